@@ -1,0 +1,31 @@
+-- name: InsertMessages :execrows
+-- Set-based batch insert used by the persister. Rows whose id or (group, sender, client id)
+-- already exist are skipped, so redelivered and retried messages are stored once.
+INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at)
+SELECT unnest(@ids::uuid[]), unnest(@group_ids::uuid[]), unnest(@sender_ids::uuid[]),
+       unnest(@sender_names::text[]), unnest(@client_msg_ids::text[]), unnest(@bodies::text[]),
+       unnest(@created_ats::timestamptz[])
+ON CONFLICT DO NOTHING;
+
+-- name: InsertMessage :execrows
+-- One row per statement: the seed's way, kept as the benchmark baseline.
+INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at)
+VALUES (@id, @group_id, @sender_id, @sender_name, @client_msg_id, @body, @created_at)
+ON CONFLICT DO NOTHING;
+
+-- name: ListMessagesBefore :many
+-- Newest first, strictly older than the cursor (use the max UUID for "latest").
+SELECT * FROM messages
+WHERE group_id = @group_id AND id < @before
+ORDER BY id DESC
+LIMIT @max_rows;
+
+-- name: ListMessagesAfter :many
+-- Oldest first, strictly newer than the cursor.
+SELECT * FROM messages
+WHERE group_id = @group_id AND id > @after
+ORDER BY id ASC
+LIMIT @max_rows;
+
+-- name: CountMessages :one
+SELECT count(*) FROM messages WHERE group_id = @group_id;

@@ -1,0 +1,72 @@
+package store
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/quickchat-go/quickchat/db/dbgen"
+	"github.com/quickchat-go/quickchat/pkg/apperr"
+)
+
+// CreateGroup stores a new group.
+func (s *Store) CreateGroup(ctx context.Context, g Group) (Group, error) {
+	row, err := s.q.CreateGroup(ctx, dbgen.CreateGroupParams{
+		ID: g.ID, OwnerID: g.OwnerID, Title: g.Title, PasscodeHash: g.PasscodeHash,
+	})
+	if err != nil {
+		return Group{}, translate(err, "group")
+	}
+	return Group(row), nil
+}
+
+// Group returns a group by id.
+func (s *Store) Group(ctx context.Context, id uuid.UUID) (Group, error) {
+	row, err := s.q.GetGroup(ctx, id)
+	if err != nil {
+		return Group{}, translate(err, "group")
+	}
+	return Group(row), nil
+}
+
+// GroupsByOwner lists the groups an account owns, newest first.
+func (s *Store) GroupsByOwner(ctx context.Context, owner uuid.UUID) ([]Group, error) {
+	rows, err := s.q.ListGroupsByOwner(ctx, owner)
+	if err != nil {
+		return nil, translate(err, "groups")
+	}
+	out := make([]Group, len(rows))
+	for i, r := range rows {
+		out[i] = Group(r)
+	}
+	return out, nil
+}
+
+// GroupUpdate holds the fields to change; empty strings keep the current value.
+type GroupUpdate struct {
+	Title        string
+	PasscodeHash string
+}
+
+// UpdateGroup changes a group's title and/or passcode hash.
+func (s *Store) UpdateGroup(ctx context.Context, id uuid.UUID, u GroupUpdate) (Group, error) {
+	row, err := s.q.UpdateGroup(ctx, dbgen.UpdateGroupParams{
+		ID: id, Title: nullable(u.Title), PasscodeHash: nullable(u.PasscodeHash),
+	})
+	if err != nil {
+		return Group{}, translate(err, "group")
+	}
+	return Group(row), nil
+}
+
+// DeleteGroup removes a group with its members and messages.
+func (s *Store) DeleteGroup(ctx context.Context, id uuid.UUID) error {
+	n, err := s.q.DeleteGroup(ctx, id)
+	if err != nil {
+		return translate(err, "group")
+	}
+	if n == 0 {
+		return apperr.New(apperr.NotFound, "group not found")
+	}
+	return nil
+}

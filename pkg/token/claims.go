@@ -1,0 +1,44 @@
+package token
+
+import (
+	"time"
+)
+
+// Kind says what a token proves.
+type Kind string
+
+const (
+	// KindAccess proves a signed-in account; Subject is the user id.
+	KindAccess Kind = "access"
+	// KindMember proves membership of GroupID; Subject is the member id.
+	KindMember Kind = "member"
+)
+
+// Issuer is the "iss" claim of every token the gateway signs.
+const Issuer = "quickchat-gateway"
+
+// Claims is what a verified token tells its reader.
+type Claims struct {
+	// Subject is the user id (access tokens) or member id (member tokens).
+	Subject string
+	// Kind is what the token proves.
+	Kind Kind
+	// GroupID is the group a member token is scoped to; empty for access tokens.
+	GroupID string
+	// UserID is the account behind a member token, empty for guests.
+	UserID string
+	// Name is the display name of the user or member.
+	Name string
+	// IssuedAt and Expiry bound the token's validity.
+	IssuedAt time.Time
+	Expiry   time.Time
+	// ID is the unique token id ("jti").
+	ID string
+}
+
+const (
+	claimKind    = "knd"
+	claimGroupID = "grp"
+	claimUserID  = "uid"
+	claimName    = "name"
+)

@@ -1,0 +1,146 @@
+package token
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/quickchat-go/quickchat/pkg/apperr"
+)
+
+func newKey(t testing.TB) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func newSigner(t testing.TB, keys ...*ecdsa.PrivateKey) *Signer {
+	t.Helper()
+	s, err := NewSigner(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestStaticVerifier(t *testing.T) {
+	signer := newSigner(t, newKey(t))
+	other := newSigner(t, newKey(t))
+	v := NewStaticVerifier(signer.PublicKeys())
+	member := Claims{Subject: "m1", Kind: KindMember, GroupID: "g1", Name: "Ada"}
+
+	good, err := signer.Sign(member, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := other.Sign(member, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := newSigner(t, newKey(t))
+	past.now = func() time.Time { return time.Now().Add(-time.Hour) }
+	vPast := NewStaticVerifier(past.PublicKeys())
+	expired, err := past.Sign(member, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name     string
+		v        Verifier
+		raw      string
+		wantCode apperr.Code
+	}{
+		{"a token from the signer verifies", v, good, ""},
+		{"a token signed by another key is rejected", v, forged, apperr.Unauthorized},
+		{"an expired token is rejected", vPast, expired, apperr.Unauthorized},
+		{"garbage is rejected", v, "not.a.token", apperr.Unauthorized},
+		{"an empty token is rejected", v, "", apperr.Unauthorized},
+		{"a tampered payload is rejected", v, good[:len(good)-4] + "AAAA", apperr.Unauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := tt.v.Verify(context.Background(), tt.raw)
+			if got := apperr.CodeOf(err); got != tt.wantCode {
+				t.Fatalf("code = %q (%v), want %q", got, err, tt.wantCode)
+			}
+			if err == nil && (c.Subject != "m1" || c.GroupID != "g1" || c.Kind != KindMember || c.Name != "Ada") {
+				t.Fatalf("claims = %+v", c)
+			}
+		})
+	}
+}
+
+func TestSignRejectsIncompleteClaims(t *testing.T) {
+	s := newSigner(t, newKey(t))
+	for _, c := range []Claims{{Kind: KindAccess}, {Subject: "u"}, {Subject: "m", Kind: KindMember}} {
+		if _, err := s.Sign(c, time.Minute); err == nil {
+			t.Errorf("Sign(%+v) succeeded", c)
+		}
+	}
+}
+
+func TestRemoteVerifierPicksUpRotatedKey(t *testing.T) {
+	oldKey, newK := newKey(t), newKey(t)
+	var current atomic.Pointer[Signer]
+	current.Store(newSigner(t, oldKey))
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		current.Load().JWKSHandler().ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	v, err := NewRemoteVerifier(ctx, RemoteVerifierConfig{URL: srv.URL, MinRefresh: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := current.Load().Sign(Claims{Subject: "u1", Kind: KindAccess}, time.Minute)
+	if _, err := v.Verify(ctx, before); err != nil {
+		t.Fatalf("token from the first key: %v", err)
+	}
+
+	// Rotate: the new key signs, the old one stays published.
+	current.Store(newSigner(t, newK, oldKey))
+	time.Sleep(2 * time.Millisecond)
+	after, _ := current.Load().Sign(Claims{Subject: "u2", Kind: KindAccess}, time.Minute)
+	c, err := v.Verify(ctx, after)
+	if err != nil {
+		t.Fatalf("token from the rotated key: %v", err)
+	}
+	if c.Subject != "u2" {
+		t.Fatalf("subject = %q", c.Subject)
+	}
+	if _, err := v.Verify(ctx, before); err != nil {
+		t.Fatalf("token from the old key after rotation: %v", err)
+	}
+	forged, _ := newSigner(t, newKey(t)).Sign(Claims{Subject: "x", Kind: KindAccess}, time.Minute)
+	if _, err := v.Verify(ctx, forged); !apperr.Is(err, apperr.Unauthorized) {
+		t.Fatalf("forged token: err = %v", err)
+	}
+}
+
+func TestPEMRoundTrip(t *testing.T) {
+	k1, k2 := newKey(t), newKey(t)
+	p1, _ := EncodePEMKey(k1)
+	p2, _ := EncodePEMKey(k2)
+	keys, err := ParsePEMKeys(append(p1, p2...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || !keys[0].Equal(k1) || !keys[1].Equal(k2) {
+		t.Fatalf("keys did not round-trip in order")
+	}
+	if _, err := ParsePEMKeys([]byte("nothing here")); err == nil {
+		t.Fatal("want error for data without keys")
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/quickchat-go/quickchat/pkg/logging"
+	"github.com/quickchat-go/quickchat/pkg/ops"
+	"github.com/quickchat-go/quickchat/pkg/store"
+	"github.com/quickchat-go/quickchat/pkg/token"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/httpapi"
+)
+
+// run is the composition root. When ready is not nil it receives the bound address once
+// the server listens (tests start the gateway on ":0").
+func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
+	log, err := logging.New("gateway", cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+
+	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: cfg.DatabaseMaxConns})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.MigrateOnStart {
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	signer, err := newSigner(cfg, log)
+	if err != nil {
+		return err
+	}
+	health := ops.NewHealth(nil, ops.Check{Name: "postgres", Func: st.Ping})
+	api := httpapi.NewServer(httpapi.Deps{
+		Store: st, Signer: signer, Health: health, Log: log,
+		AccessTokenTTL: cfg.AccessTokenTTL, MemberTokenTTL: cfg.MemberTokenTTL,
+		RealtimeURL: cfg.PublicRealtimeURL,
+	})
+	ln, err := ops.Listen(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	if ready != nil {
+		ready <- ln.Addr()
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() {
+		<-ctx.Done()
+		health.SetDraining()
+	}()
+	return ops.Serve(ctx, srv, ln, cfg.ShutdownGrace, log)
+}
+
+func migrate(ctx context.Context, cfg Config) error {
+	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.Migrate(ctx)
+}
+
+func newSigner(cfg Config, log *zap.Logger) (*token.Signer, error) {
+	var keys []*ecdsa.PrivateKey
+	if cfg.SigningKeyFile == "" {
+		log.Warn("GATEWAY_SIGNING_KEY_FILE is empty: using an ephemeral signing key; tokens will not survive a restart and replicas will not agree")
+		k, err := token.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	} else {
+		pemData, err := os.ReadFile(cfg.SigningKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("read signing keys: %w", err)
+		}
+		if keys, err = token.ParsePEMKeys(pemData); err != nil {
+			return nil, err
+		}
+	}
+	return token.NewSigner(keys...)
+}
