@@ -37,6 +37,19 @@ type Message struct {
 	CreatedAt   time.Time
 }
 
+type OidcLogin struct {
+	StateHash    []byte
+	Nonce        string
+	PkceVerifier string
+	ExpiresAt    time.Time
+	CreatedAt    time.Time
+}
+
+type RateLimit struct {
+	Key   string
+	TatUs int64
+}
+
 type RefreshToken struct {
 	ID        uuid.UUID
 	UserID    uuid.UUID

@@ -6,6 +6,7 @@ package dbgen
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -14,12 +15,17 @@ type Querier interface {
 	CountMessages(ctx context.Context, groupID uuid.UUID) (int64, error)
 	CreateGroup(ctx context.Context, arg CreateGroupParams) (ChatGroup, error)
 	CreateMember(ctx context.Context, arg CreateMemberParams) (GroupMember, error)
+	CreateOIDCLogin(ctx context.Context, arg CreateOIDCLoginParams) error
 	CreateRefreshToken(ctx context.Context, arg CreateRefreshTokenParams) error
 	CreateUser(ctx context.Context, arg CreateUserParams) (User, error)
+	DeleteExpiredOIDCLogins(ctx context.Context, now time.Time) (int64, error)
+	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int64, error)
 	DeleteGroup(ctx context.Context, id uuid.UUID) (int64, error)
+	DeleteIdleRateLimits(ctx context.Context, nowUs int64) (int64, error)
 	GetGroup(ctx context.Context, id uuid.UUID) (ChatGroup, error)
 	GetMember(ctx context.Context, id uuid.UUID) (GroupMember, error)
 	GetMemberByUser(ctx context.Context, arg GetMemberByUserParams) (GroupMember, error)
+	GetRateLimit(ctx context.Context, key string) (int64, error)
 	GetRefreshTokenByHash(ctx context.Context, tokenHash []byte) (RefreshToken, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	GetUserByID(ctx context.Context, id uuid.UUID) (User, error)
@@ -39,6 +45,12 @@ type Querier interface {
 	// Marks a token as used exactly once; zero rows means someone else rotated it first.
 	MarkRefreshTokenRotated(ctx context.Context, id uuid.UUID) (int64, error)
 	RevokeRefreshTokenFamily(ctx context.Context, familyID uuid.UUID) error
+	// Consumes a pending sign-in: a state can be redeemed once.
+	TakeOIDCLogin(ctx context.Context, stateHash []byte) (OidcLogin, error)
+	// GCRA in one statement: admits the request (and returns the new arrival time) when the
+	// key's arrival time, moved forward by one interval, stays within the burst window;
+	// otherwise it changes nothing and returns no row.
+	TakeRateLimitToken(ctx context.Context, arg TakeRateLimitTokenParams) (int64, error)
 	UpdateGroup(ctx context.Context, arg UpdateGroupParams) (ChatGroup, error)
 }
 

@@ -13,3 +13,6 @@ WHERE id = @id AND rotated_at IS NULL AND revoked_at IS NULL;
 -- name: RevokeRefreshTokenFamily :exec
 UPDATE refresh_tokens SET revoked_at = now()
 WHERE family_id = @family_id AND revoked_at IS NULL;
+
+-- name: DeleteExpiredRefreshTokens :execrows
+DELETE FROM refresh_tokens WHERE expires_at < @before;

@@ -20,6 +20,30 @@ func (s *Store) CreateGroup(ctx context.Context, g Group) (Group, error) {
 	return Group(row), nil
 }
 
+// CreateGroupWithOwner stores a new group and makes its owner its first member, in one
+// transaction, so an owner can always get a member token for the groups it created.
+func (s *Store) CreateGroupWithOwner(ctx context.Context, g Group, owner Member) (Group, Member, error) {
+	var gr dbgen.ChatGroup
+	var mr dbgen.GroupMember
+	err := s.inTx(ctx, func(q *dbgen.Queries) error {
+		var err error
+		gr, err = q.CreateGroup(ctx, dbgen.CreateGroupParams{
+			ID: g.ID, OwnerID: g.OwnerID, Title: g.Title, PasscodeHash: g.PasscodeHash,
+		})
+		if err != nil {
+			return translate(err, "group")
+		}
+		mr, err = q.CreateMember(ctx, dbgen.CreateMemberParams{
+			ID: owner.ID, GroupID: g.ID, UserID: uuid.NullUUID{UUID: g.OwnerID, Valid: true}, DisplayName: owner.DisplayName,
+		})
+		return translate(err, "member")
+	})
+	if err != nil {
+		return Group{}, Member{}, err
+	}
+	return Group(gr), Member(mr), nil
+}
+
 // Group returns a group by id.
 func (s *Store) Group(ctx context.Context, id uuid.UUID) (Group, error) {
 	row, err := s.q.GetGroup(ctx, id)

@@ -38,6 +38,15 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 	return userFrom(row), nil
 }
 
+// UserByOIDC returns the account linked to an external identity.
+func (s *Store) UserByOIDC(ctx context.Context, issuer, subject string) (User, error) {
+	row, err := s.q.GetUserByOIDC(ctx, dbgen.GetUserByOIDCParams{OidcIssuer: &issuer, OidcSubject: &subject})
+	if err != nil {
+		return User{}, translate(err, "account")
+	}
+	return userFrom(row), nil
+}
+
 func userFrom(r dbgen.User) User {
 	return User{
 		ID: r.ID, Email: r.Email, Name: r.Name, PasswordHash: deref(r.PasswordHash),

@@ -144,3 +144,27 @@ func TestPEMRoundTrip(t *testing.T) {
 		t.Fatal("want error for data without keys")
 	}
 }
+
+func TestSignAtBacksTheClock(t *testing.T) {
+	s := newSigner(t, newKey(t))
+	v := NewStaticVerifier(s.PublicKeys())
+	claims := Claims{Subject: "u1", Kind: KindAccess}
+	old, err := s.SignAt(claims, time.Now().Add(-time.Hour), 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), old); !apperr.Is(err, apperr.Unauthorized) {
+		t.Fatalf("a token that expired 45 minutes ago: err = %v", err)
+	}
+	fresh, err := s.SignAt(claims, time.Now(), 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := v.Verify(context.Background(), fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Expiry.Sub(c.IssuedAt); d != 15*time.Minute {
+		t.Fatalf("lifetime = %s", d)
+	}
+}

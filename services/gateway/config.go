@@ -3,9 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/quickchat-go/quickchat/services/gateway/internal/clientip"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
 )
 
 // Config is the gateway's configuration, read from GATEWAY_* environment variables.
@@ -20,13 +24,59 @@ type Config struct {
 	// `gateway migrate` as a one-shot job instead).
 	MigrateOnStart bool `envconfig:"MIGRATE_ON_START" default:"false"`
 	// SigningKeyFile is a PEM file of EC P-256 private keys; the first signs, all are
-	// published in the JWKS. Empty generates an ephemeral key (single-instance dev only).
+	// published in the JWKS. To rotate, put the new key first and keep the old one second
+	// for at least the longest token TTL. Empty generates an ephemeral key (single-instance
+	// dev only).
 	SigningKeyFile string `envconfig:"SIGNING_KEY_FILE"`
 	// AccessTokenTTL is the lifetime of account access tokens (at most 15m).
 	AccessTokenTTL time.Duration `envconfig:"ACCESS_TOKEN_TTL" default:"15m"`
+	// RefreshTokenTTL is the lifetime of each refresh token; every refresh starts a new one.
+	RefreshTokenTTL time.Duration `envconfig:"REFRESH_TOKEN_TTL" default:"720h"`
 	// MemberTokenTTL is the lifetime of group member tokens used to join rooms (at most 15m;
-	// clients fetch a new one from the gateway).
+	// clients renew them at POST /api/chat-group/{id}/token).
 	MemberTokenTTL time.Duration `envconfig:"MEMBER_TOKEN_TTL" default:"15m"`
+	// PasswordHashMemoryKiB is argon2id's memory cost per password or passcode hash.
+	PasswordHashMemoryKiB uint32 `envconfig:"PASSWORD_HASH_MEMORY_KIB" default:"19456"`
+	// PasswordHashIterations is argon2id's time cost.
+	PasswordHashIterations uint32 `envconfig:"PASSWORD_HASH_ITERATIONS" default:"2"`
+	// PasswordHashParallelism is argon2id's lane count; 0 uses the CPU count, at most 4.
+	PasswordHashParallelism uint8 `envconfig:"PASSWORD_HASH_PARALLELISM" default:"0"`
+
+	// RatePasscodePerIP limits join (passcode) attempts per client address, as N/duration
+	// or "off".
+	RatePasscodePerIP ratelimit.Rule `envconfig:"RATE_PASSCODE_PER_IP" default:"10/1m"`
+	// RatePasscodePerGroup limits join attempts per group, whoever makes them.
+	RatePasscodePerGroup ratelimit.Rule `envconfig:"RATE_PASSCODE_PER_GROUP" default:"30/1m"`
+	// RateLoginPerIP limits sign-in and registration attempts per client address.
+	RateLoginPerIP ratelimit.Rule `envconfig:"RATE_LOGIN_PER_IP" default:"20/1m"`
+	// RateLoginPerAccount limits password sign-in attempts per email address.
+	RateLoginPerAccount ratelimit.Rule `envconfig:"RATE_LOGIN_PER_ACCOUNT" default:"5/1m"`
+	// TrustedProxies lists addresses or CIDR prefixes of reverse proxies whose
+	// X-Forwarded-For is believed; empty trusts no header and uses the TCP peer.
+	TrustedProxies []string `envconfig:"TRUSTED_PROXIES"`
+	// MaxBodyBytes bounds every request body.
+	MaxBodyBytes int64 `envconfig:"MAX_BODY_BYTES" default:"65536"`
+	// CookieSecure marks cookies Secure; turn off only for plain-HTTP development on a
+	// host other than localhost.
+	CookieSecure bool `envconfig:"COOKIE_SECURE" default:"true"`
+	// JanitorInterval is how often expired rate-limit, sign-in and refresh-token rows are
+	// deleted.
+	JanitorInterval time.Duration `envconfig:"JANITOR_INTERVAL" default:"10m"`
+
+	// OIDCIssuer enables sign-in with an OpenID Connect provider (e.g.
+	// https://accounts.google.com). Empty disables it.
+	OIDCIssuer string `envconfig:"OIDC_ISSUER"`
+	// OIDCClientID and OIDCClientSecret are this application's credentials there.
+	OIDCClientID     string `envconfig:"OIDC_CLIENT_ID"`
+	OIDCClientSecret string `envconfig:"OIDC_CLIENT_SECRET"`
+	// OIDCRedirectURL is the public URL of GET /api/auth/oidc/callback as registered at
+	// the provider.
+	OIDCRedirectURL string `envconfig:"OIDC_REDIRECT_URL"`
+	// OIDCScopes are requested besides openid.
+	OIDCScopes []string `envconfig:"OIDC_SCOPES" default:"email,profile"`
+	// OIDCPostLoginURL is where the browser lands after signing in (refresh cookie set).
+	OIDCPostLoginURL string `envconfig:"OIDC_POST_LOGIN_URL" default:"/"`
+
 	// PublicRealtimeURL is the WebSocket URL clients are told to connect to.
 	PublicRealtimeURL string `envconfig:"PUBLIC_REALTIME_URL" default:"ws://localhost:8081/ws"`
 	// ShutdownGrace bounds graceful shutdown.
@@ -48,17 +98,27 @@ func loadConfig() (Config, error) {
 // Validate checks values that envconfig cannot.
 func (c Config) Validate() error {
 	var errs []error
-	if c.AccessTokenTTL <= 0 || c.AccessTokenTTL > 15*time.Minute {
-		errs = append(errs, errors.New("GATEWAY_ACCESS_TOKEN_TTL must be in (0, 15m]"))
+	check := func(ok bool, msg string) {
+		if !ok {
+			errs = append(errs, errors.New(msg))
+		}
 	}
-	if c.MemberTokenTTL <= 0 || c.MemberTokenTTL > 15*time.Minute {
-		errs = append(errs, errors.New("GATEWAY_MEMBER_TOKEN_TTL must be in (0, 15m]"))
+	check(c.AccessTokenTTL > 0 && c.AccessTokenTTL <= 15*time.Minute, "GATEWAY_ACCESS_TOKEN_TTL must be in (0, 15m]")
+	check(c.MemberTokenTTL > 0 && c.MemberTokenTTL <= 15*time.Minute, "GATEWAY_MEMBER_TOKEN_TTL must be in (0, 15m]")
+	check(c.RefreshTokenTTL >= c.AccessTokenTTL, "GATEWAY_REFRESH_TOKEN_TTL must be at least the access token TTL")
+	check(c.DatabaseMaxConns > 0, "GATEWAY_DATABASE_MAX_CONNS must be positive")
+	check(c.ShutdownGrace > 0, "GATEWAY_SHUTDOWN_GRACE must be positive")
+	check(c.PasswordHashMemoryKiB >= 8, "GATEWAY_PASSWORD_HASH_MEMORY_KIB must be at least 8")
+	check(c.PasswordHashIterations >= 1, "GATEWAY_PASSWORD_HASH_ITERATIONS must be at least 1")
+	check(c.MaxBodyBytes >= 1024, "GATEWAY_MAX_BODY_BYTES must be at least 1024")
+	check(c.JanitorInterval > 0, "GATEWAY_JANITOR_INTERVAL must be positive")
+	if _, err := clientip.ParsePrefixes(c.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_TRUSTED_PROXIES: %w", err))
 	}
-	if c.DatabaseMaxConns <= 0 {
-		errs = append(errs, errors.New("GATEWAY_DATABASE_MAX_CONNS must be positive"))
-	}
-	if c.ShutdownGrace <= 0 {
-		errs = append(errs, errors.New("GATEWAY_SHUTDOWN_GRACE must be positive"))
+	if c.OIDCIssuer != "" {
+		check(c.OIDCClientID != "", "GATEWAY_OIDC_CLIENT_ID is required with GATEWAY_OIDC_ISSUER")
+		u, err := url.Parse(c.OIDCRedirectURL)
+		check(err == nil && u.IsAbs(), "GATEWAY_OIDC_REDIRECT_URL must be an absolute URL with GATEWAY_OIDC_ISSUER")
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("config: %w", err)

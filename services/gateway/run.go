@@ -15,7 +15,12 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/ops"
 	"github.com/quickchat-go/quickchat/pkg/store"
 	"github.com/quickchat-go/quickchat/pkg/token"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/clientip"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/httpapi"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/oidclogin"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/password"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/session"
 )
 
 // run is the composition root. When ready is not nil it receives the bound address once
@@ -41,11 +46,47 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	if err != nil {
 		return err
 	}
+	trusted, err := clientip.ParsePrefixes(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	var oidc httpapi.OIDC
+	if cfg.OIDCIssuer != "" {
+		c, err := oidclogin.New(oidclogin.Config{
+			Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+			RedirectURL: cfg.OIDCRedirectURL, Scopes: cfg.OIDCScopes,
+		})
+		if err != nil {
+			return err
+		}
+		oidc = c
+	}
 	health := ops.NewHealth(nil, ops.Check{Name: "postgres", Func: st.Ping})
 	api := httpapi.NewServer(httpapi.Deps{
-		Store: st, Signer: signer, Health: health, Log: log,
-		AccessTokenTTL: cfg.AccessTokenTTL, MemberTokenTTL: cfg.MemberTokenTTL,
-		RealtimeURL: cfg.PublicRealtimeURL,
+		Store:  st,
+		Signer: signer,
+		Sessions: session.New(st, signer, session.Config{
+			AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+		}),
+		Limiter: ratelimit.New(st),
+		Limits: httpapi.Limits{
+			PasscodePerIP: cfg.RatePasscodePerIP, PasscodePerGroup: cfg.RatePasscodePerGroup,
+			LoginPerIP: cfg.RateLoginPerIP, LoginPerAccount: cfg.RateLoginPerAccount,
+		},
+		Hasher: password.NewHasher(password.Params{
+			MemoryKiB: cfg.PasswordHashMemoryKiB, Iterations: cfg.PasswordHashIterations,
+			Parallelism: cfg.PasswordHashParallelism,
+		}),
+		ClientIP:       clientip.New(trusted),
+		OIDC:           oidc,
+		PostLoginURL:   cfg.OIDCPostLoginURL,
+		SecureCookies:  cfg.CookieSecure,
+		Health:         health,
+		Log:            log,
+		AccessTokenTTL: cfg.AccessTokenTTL,
+		MemberTokenTTL: cfg.MemberTokenTTL,
+		RealtimeURL:    cfg.PublicRealtimeURL,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
 	})
 	ln, err := ops.Listen(cfg.Addr)
 	if err != nil {
@@ -54,6 +95,12 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	if ready != nil {
 		ready <- ln.Addr()
 	}
+	janitorDone := make(chan struct{})
+	go func() {
+		defer close(janitorDone)
+		runJanitor(ctx, st, cfg.JanitorInterval, log)
+	}()
+	defer func() { <-janitorDone }()
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		<-ctx.Done()

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -13,11 +14,14 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/store"
 	"github.com/quickchat-go/quickchat/pkg/token"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/clientip"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/session"
 )
 
 func (s *Server) registerAuthRoutes(r chi.Router) {
 	r.Post("/auth/register", s.handleRegister)
 	r.Post("/auth/login", s.handleLogin)
+	r.With(s.authenticate).Get("/auth/me", s.handleMe)
 }
 
 type credentials struct {
@@ -27,15 +31,25 @@ type credentials struct {
 }
 
 type userJSON struct {
-	ID    uuid.UUID `json:"id"`
-	Email string    `json:"email"`
-	Name  string    `json:"name"`
+	ID        uuid.UUID `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
+func userOut(u store.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, CreatedAt: u.CreatedAt}
+}
+
+// sessionJSON is returned by register, login and refresh. RefreshToken is left out when
+// the refresh token travels in the HttpOnly cookie instead.
 type sessionJSON struct {
-	User        userJSON `json:"user"`
-	AccessToken string   `json:"access_token"`
-	ExpiresIn   int      `json:"expires_in"`
+	User             userJSON  `json:"user"`
+	AccessToken      string    `json:"access_token"`
+	TokenType        string    `json:"token_type"`
+	ExpiresIn        int       `json:"expires_in"`
+	RefreshToken     string    `json:"refresh_token,omitempty"`
+	RefreshExpiresAt time.Time `json:"refresh_expires_at"`
 }
 
 const (
@@ -46,13 +60,21 @@ const (
 
 func normalizeEmail(raw string) (string, error) {
 	addr, err := mail.ParseAddress(strings.TrimSpace(raw))
-	if err != nil || addr.Name != "" || len(addr.Address) > 254 {
+	if err != nil || addr.Name != "" || len(addr.Address) > 254 || strings.ContainsAny(addr.Address, "<> ") {
 		return "", apperr.New(apperr.Invalid, "email is not a valid address")
 	}
 	return strings.ToLower(addr.Address), nil
 }
 
+// ipKey is the per-client part of a rate-limit key.
+func ipKey(r *http.Request) string { return clientip.Key(clientip.FromContext(r.Context())) }
+
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
+	// Registration hashes a password, so it shares the per-address sign-in budget.
+	if err := s.Limiter.Take(r.Context(), "auth:ip:"+ipKey(r), s.Limits.LoginPerIP, "sign-in attempts"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var in credentials
 	if err := decode(r, &in); err != nil {
 		s.writeError(w, r, err)
@@ -63,7 +85,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if n := utf8.RuneCountInString(in.Password); n < minPasswordLen || len(in.Password) > maxPasswordLen {
+	if n := utf8.RuneCountInString(in.Password); n < minPasswordLen || len(in.Password) > maxPasswordLen || !utf8.ValidString(in.Password) {
 		s.writeError(w, r, apperr.New(apperr.Invalid, "password must be %d to %d characters", minPasswordLen, maxPasswordLen))
 		return
 	}
@@ -85,10 +107,14 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeSession(w, r, http.StatusCreated, u)
+	s.startSession(w, r, http.StatusCreated, u)
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if err := s.Limiter.Take(r.Context(), "auth:ip:"+ipKey(r), s.Limits.LoginPerIP, "sign-in attempts"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var in credentials
 	if err := decode(r, &in); err != nil {
 		s.writeError(w, r, err)
@@ -100,13 +126,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, bad)
 		return
 	}
+	// Keyed by email whether or not the account exists, so the limit reveals nothing.
+	if err := s.Limiter.Take(r.Context(), "auth:account:"+email, s.Limits.LoginPerAccount, "sign-in attempts for this account"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	u, err := s.Store.UserByEmail(r.Context(), email)
 	if err != nil && !apperr.Is(err, apperr.NotFound) {
 		s.writeError(w, r, err)
 		return
 	}
 	if u.PasswordHash == "" {
-		// Hash anyway so unknown emails take as long as wrong passwords.
+		// Hash anyway so unknown emails and OIDC-only accounts take as long as wrong
+		// passwords.
 		_, _ = s.Hasher.Hash(in.Password)
 		s.writeError(w, r, bad)
 		return
@@ -120,19 +152,45 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, bad)
 		return
 	}
-	s.writeSession(w, r, http.StatusOK, u)
+	s.startSession(w, r, http.StatusOK, u)
 }
 
-func (s *Server) writeSession(w http.ResponseWriter, r *http.Request, status int, u store.User) {
-	tok, err := s.Signer.Sign(token.Claims{Subject: u.ID.String(), Kind: token.KindAccess, Name: u.Name}, s.AccessTokenTTL)
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	id, err := requireAccount(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, status, sessionJSON{
-		User:        userJSON{ID: u.ID, Email: u.Email, Name: u.Name},
-		AccessToken: tok, ExpiresIn: int(s.AccessTokenTTL.Seconds()),
-	})
+	u, err := s.Store.UserByID(r.Context(), id)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			err = apperr.New(apperr.Unauthorized, "account no longer exists")
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, userOut(u))
+}
+
+// startSession opens a session for u and returns it with its refresh token in the body.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, status int, u store.User) {
+	sess, err := s.Sessions.Start(r.Context(), u)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, sessionOut(sess, true))
+}
+
+func sessionOut(sess session.Session, withRefresh bool) sessionJSON {
+	out := sessionJSON{
+		User: userOut(sess.User), AccessToken: sess.AccessToken, TokenType: "Bearer",
+		ExpiresIn: int(sess.AccessTTL.Seconds()), RefreshExpiresAt: sess.RefreshExpiresAt,
+	}
+	if withRefresh {
+		out.RefreshToken = sess.RefreshToken
+	}
+	return out
 }
 
 type ctxKey struct{}
@@ -146,8 +204,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		raw, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
+		scheme, raw, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			s.writeError(w, r, apperr.New(apperr.Unauthorized, "Authorization header must be a Bearer token"))
 			return
 		}

@@ -40,7 +40,7 @@ const (
 // handleHistory returns a page of a group's messages in ascending id order. Without a
 // cursor it returns the newest page; ?before=<id> pages back, ?after=<id> pages forward.
 func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
-	g, err := s.visibleGroup(r, accessMember)
+	g, _, err := s.visibleGroup(r, accessMember)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

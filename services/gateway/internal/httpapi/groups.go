@@ -10,7 +10,6 @@ import (
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/store"
-	"github.com/quickchat-go/quickchat/pkg/token"
 )
 
 func (s *Server) registerGroupRoutes(r chi.Router) {
@@ -20,8 +19,7 @@ func (s *Server) registerGroupRoutes(r chi.Router) {
 		r.Get("/{id}", s.handleGetGroup)
 		r.Put("/{id}", s.handleUpdateGroup)
 		r.Delete("/{id}", s.handleDeleteGroup)
-		r.Post("/{id}/join", s.handleJoin)
-		r.Get("/{id}/members", s.handleListMembers)
+		s.registerMemberRoutes(r)
 	})
 }
 
@@ -73,8 +71,9 @@ func (s *Server) handleListGroups(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"groups": out})
 }
 
+// handleCreateGroup creates a group owned by the caller, who also becomes its first member.
 func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
-	owner, err := requireAccount(r.Context())
+	ownerID, err := requireAccount(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -93,12 +92,22 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	owner, err := s.Store.UserByID(r.Context(), ownerID)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			err = apperr.New(apperr.Unauthorized, "account no longer exists")
+		}
+		s.writeError(w, r, err)
+		return
+	}
 	hash, err := s.Hasher.Hash(in.Passcode)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	g, err := s.Store.CreateGroup(r.Context(), store.Group{ID: uuid.New(), OwnerID: owner, Title: title, PasscodeHash: hash})
+	g, _, err := s.Store.CreateGroupWithOwner(r.Context(),
+		store.Group{ID: uuid.New(), OwnerID: owner.ID, Title: title, PasscodeHash: hash},
+		store.Member{ID: uuid.New(), DisplayName: owner.Name})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -106,76 +115,8 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, groupOut(g))
 }
 
-// loadGroup parses the {id} URL parameter and loads the group. Malformed ids are 404 so
-// probing reveals nothing.
-func (s *Server) loadGroup(r *http.Request) (store.Group, error) {
-	id, err := uuid.Parse(chi.URLParam(r, "id"))
-	if err != nil {
-		return store.Group{}, apperr.New(apperr.NotFound, "group not found")
-	}
-	return s.Store.Group(r.Context(), id)
-}
-
-// access says how the caller relates to a group.
-type access int
-
-const (
-	accessNone access = iota
-	accessMember
-	accessOwner
-)
-
-// accessTo decides the caller's relation to g from the request's token: the owner's access
-// token, an account that is a member, or a member token scoped to g.
-func (s *Server) accessTo(r *http.Request, g store.Group) (access, error) {
-	c, ok := claimsFrom(r.Context())
-	if !ok {
-		return accessNone, apperr.New(apperr.Unauthorized, "sign in or join the group first")
-	}
-	switch c.Kind {
-	case token.KindMember:
-		if c.GroupID == g.ID.String() {
-			return accessMember, nil
-		}
-	case token.KindAccess:
-		if c.Subject == g.OwnerID.String() {
-			return accessOwner, nil
-		}
-		uid, err := uuid.Parse(c.Subject)
-		if err != nil {
-			return accessNone, nil
-		}
-		if _, err := s.Store.MemberByUser(r.Context(), g.ID, uid); err == nil {
-			return accessMember, nil
-		} else if !apperr.Is(err, apperr.NotFound) {
-			return accessNone, err
-		}
-	}
-	return accessNone, nil
-}
-
-// visibleGroup loads the group and checks the caller has at least want access. Callers
-// without any access get 404, exactly as for a group that does not exist.
-func (s *Server) visibleGroup(r *http.Request, want access) (store.Group, error) {
-	g, err := s.loadGroup(r)
-	if err != nil {
-		return g, err
-	}
-	a, err := s.accessTo(r, g)
-	if err != nil {
-		return g, err
-	}
-	switch {
-	case a == accessNone:
-		return g, apperr.New(apperr.NotFound, "group not found")
-	case a < want:
-		return g, apperr.New(apperr.Forbidden, "only the group's owner may do this")
-	}
-	return g, nil
-}
-
 func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request) {
-	g, err := s.visibleGroup(r, accessMember)
+	g, _, err := s.visibleGroup(r, accessMember)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -189,7 +130,7 @@ type groupUpdateInput struct {
 }
 
 func (s *Server) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
-	g, err := s.visibleGroup(r, accessOwner)
+	g, _, err := s.visibleGroup(r, accessOwner)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -197,6 +138,10 @@ func (s *Server) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 	var in groupUpdateInput
 	if err := decode(r, &in); err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if in.Title == nil && in.Passcode == nil {
+		s.writeError(w, r, apperr.New(apperr.Invalid, "give a title, a passcode or both"))
 		return
 	}
 	var u store.GroupUpdate
@@ -225,7 +170,7 @@ func (s *Server) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request) {
-	g, err := s.visibleGroup(r, accessOwner)
+	g, _, err := s.visibleGroup(r, accessOwner)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -5,14 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"mime"
 	"net/http"
+	"strconv"
 
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
 )
 
-// errorBody is the one JSON error shape every route returns.
+// errorBody is the one JSON error shape every route returns:
+// {"error": {"code": "not_found", "message": "group not found"}}.
 type errorBody struct {
 	Error errorDetail `json:"error"`
 }
@@ -22,16 +27,20 @@ type errorDetail struct {
 	Message string      `json:"message"`
 }
 
+// codeMethodNotAllowed is an HTTP-only code: the route exists but not with that method.
+const codeMethodNotAllowed apperr.Code = "method_not_allowed"
+
 var statusOf = map[apperr.Code]int{
-	apperr.Invalid:      http.StatusBadRequest,
-	apperr.Unauthorized: http.StatusUnauthorized,
-	apperr.Forbidden:    http.StatusForbidden,
-	apperr.NotFound:     http.StatusNotFound,
-	apperr.Conflict:     http.StatusConflict,
-	apperr.RateLimited:  http.StatusTooManyRequests,
-	apperr.TooLarge:     http.StatusRequestEntityTooLarge,
-	apperr.Unavailable:  http.StatusServiceUnavailable,
-	apperr.Internal:     http.StatusInternalServerError,
+	apperr.Invalid:       http.StatusBadRequest,
+	apperr.Unauthorized:  http.StatusUnauthorized,
+	apperr.Forbidden:     http.StatusForbidden,
+	apperr.NotFound:      http.StatusNotFound,
+	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+	apperr.Conflict:      http.StatusConflict,
+	apperr.TooLarge:      http.StatusRequestEntityTooLarge,
+	apperr.RateLimited:   http.StatusTooManyRequests,
+	apperr.Unavailable:   http.StatusServiceUnavailable,
+	apperr.Internal:      http.StatusInternalServerError,
 }
 
 // writeError maps err to its status and the JSON error shape, logging what clients
@@ -43,10 +52,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		code, status = apperr.Internal, http.StatusInternalServerError
 	}
 	if status >= 500 {
-		s.Log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
+		s.Log.Error("request failed", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
 	}
-	if code == apperr.Unauthorized {
+	switch code {
+	case apperr.Unauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="quickchat"`)
+	case apperr.RateLimited:
+		var ex *ratelimit.Exceeded
+		if errors.As(err, &ex) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ex.RetryAfter.Seconds()))))
+		}
 	}
 	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: apperr.MessageOf(err)}})
 }
@@ -58,26 +73,44 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// decode reads a JSON body strictly: unknown fields, trailing data and oversize bodies are
-// errors with a clear message.
+// decode reads a JSON body strictly: the content type must be JSON, and unknown fields,
+// trailing data and oversize bodies are errors with a clear message.
 func decode(r *http.Request, v any) error {
+	present, err := decodeOptional(r, v)
+	if err == nil && !present {
+		return apperr.New(apperr.Invalid, "request body is empty")
+	}
+	return err
+}
+
+// decodeOptional is decode for routes whose body may be absent; it reports whether there
+// was one.
+func decodeOptional(r *http.Request, v any) (bool, error) {
+	if r.ContentLength == 0 {
+		return false, nil
+	}
+	// Requiring a JSON content type also keeps plain HTML forms on other sites from
+	// posting to us without a CORS preflight.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return false, apperr.New(apperr.Invalid, "Content-Type must be application/json")
+	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			return apperr.New(apperr.TooLarge, "request body exceeds %d bytes", tooBig.Limit)
+			return true, apperr.New(apperr.TooLarge, "request body exceeds %d bytes", tooBig.Limit)
 		case errors.Is(err, io.EOF):
-			return apperr.New(apperr.Invalid, "request body is empty")
+			return false, nil
 		default:
-			return apperr.Wrap(err, apperr.Invalid, "malformed JSON body: %s", jsonReason(err))
+			return true, apperr.Wrap(err, apperr.Invalid, "malformed JSON body: %s", jsonReason(err))
 		}
 	}
-	if dec.More() {
-		return apperr.New(apperr.Invalid, "request body has data after the JSON value")
+	if err := dec.Decode(new(json.RawMessage)); !errors.Is(err, io.EOF) {
+		return true, apperr.New(apperr.Invalid, "request body has data after the JSON value")
 	}
-	return nil
+	return true, nil
 }
 
 func jsonReason(err error) string {

@@ -15,6 +15,8 @@ type Params struct {
 	MemoryKiB uint32
 	// Iterations is the time cost.
 	Iterations uint32
+	// Parallelism is the number of lanes; 0 uses the number of CPUs, at most 4.
+	Parallelism uint8
 }
 
 // DefaultParams follow OWASP's argon2id recommendation (19 MiB, 2 iterations).
@@ -27,7 +29,10 @@ type Hasher struct {
 
 // NewHasher returns a Hasher with the given cost.
 func NewHasher(p Params) *Hasher {
-	par := uint8(min(runtime.NumCPU(), 4))
+	par := p.Parallelism
+	if par == 0 {
+		par = uint8(min(runtime.NumCPU(), 4))
+	}
 	return &Hasher{params: &argon2id.Params{
 		Memory: p.MemoryKiB, Iterations: p.Iterations, Parallelism: par, SaltLength: 16, KeyLength: 32,
 	}}
