@@ -3,7 +3,6 @@ module github.com/quickchat-go/quickchat/pkg
 go 1.26.0
 
 require (
-	github.com/IBM/sarama v1.61.1 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/davecgh/go-spew v1.1.1 // indirect
@@ -56,6 +55,8 @@ require (
 replace github.com/quickchat-go/quickchat/proto => ../proto
 
 require (
+	github.com/IBM/sarama v1.61.1
+	github.com/coder/websocket v1.8.15
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/quickchat-go/quickchat/db v0.0.0
 )

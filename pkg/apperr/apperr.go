@@ -13,15 +13,15 @@ type Code string
 
 // The codes clients may see.
 const (
-	Invalid      Code = "invalid"       // the request is malformed or fails validation
-	Unauthorized Code = "unauthorized"  // no credentials, or they are expired or forged
-	Forbidden    Code = "forbidden"     // authenticated but not allowed
-	NotFound     Code = "not_found"     // the resource does not exist (or is hidden)
-	Conflict     Code = "conflict"      // the resource already exists or changed
-	RateLimited  Code = "rate_limited"  // too many attempts; retry later
-	TooLarge     Code = "too_large"     // the body or frame exceeds its size limit
-	Unavailable  Code = "unavailable"   // a dependency is down; retry later
-	Internal     Code = "internal"      // a bug or unexpected failure; details are logged only
+	Invalid      Code = "invalid"      // the request is malformed or fails validation
+	Unauthorized Code = "unauthorized" // no credentials, or they are expired or forged
+	Forbidden    Code = "forbidden"    // authenticated but not allowed
+	NotFound     Code = "not_found"    // the resource does not exist (or is hidden)
+	Conflict     Code = "conflict"     // the resource already exists or changed
+	RateLimited  Code = "rate_limited" // too many attempts; retry later
+	TooLarge     Code = "too_large"    // the body or frame exceeds its size limit
+	Unavailable  Code = "unavailable"  // a dependency is down; retry later
+	Internal     Code = "internal"     // a bug or unexpected failure; details are logged only
 )
 
 // Error is an error with a Code and a message that is safe to show to clients.

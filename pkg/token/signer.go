@@ -132,7 +132,7 @@ func (s *Signer) SignAt(c Claims, now time.Time, ttl time.Duration) (string, err
 		Issuer(Issuer).
 		Subject(c.Subject).
 		IssuedAt(now).
-		NotBefore(now.Add(-5 * time.Second)).
+		NotBefore(now.Add(-5*time.Second)).
 		Expiration(now.Add(ttl)).
 		JwtID(uuid.NewString()).
 		Claim(claimKind, string(c.Kind))

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every module's tests against one shared set of real servers (PostgreSQL, Redis,
+# Kafka) started by pkg/devstack, then the short fuzz runs, and checks that no server
+# process outlives the run. Tests that must stop or kill a server start their own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+dev="$root/.dev"
+stack_dir="$dev/test-stack"
+env_file="$stack_dir/stack.env"
+GO_TEST_FLAGS=${GO_TEST_FLAGS:-"-count=1 -timeout=10m"}
+FUZZTIME=${FUZZTIME:-10s}
+
+rm -rf "$stack_dir" && mkdir -p "$stack_dir" "$dev/bin"
+go build -o "$dev/bin/devstack" ./pkg/devstack/cmd/devstack
+"$dev/bin/devstack" up -dir "$stack_dir" -env-file "$env_file" >"$stack_dir/devstack.log" 2>&1 &
+stack_pid=$!
+cleanup() {
+  kill -TERM "$stack_pid" 2>/dev/null || true
+  wait "$stack_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 240); do
+  [[ -s "$env_file" ]] && break
+  kill -0 "$stack_pid" 2>/dev/null || { cat "$stack_dir/devstack.log"; echo "devstack failed"; exit 1; }
+  sleep 0.5
+done
+[[ -s "$env_file" ]] || { cat "$stack_dir/devstack.log"; echo "devstack did not come up"; exit 1; }
+set -a; source "$env_file"; set +a
+echo "test stack: postgres=$QC_TEST_POSTGRES_URL redis=$QC_TEST_REDIS_ADDR kafka=$QC_TEST_KAFKA_BROKERS"
+
+status=0
+for m in $(go list -m -f '{{.Dir}}'); do
+  echo "=== go test ${m#$root/}"
+  (cd "$m" && go test $GO_TEST_FLAGS ./...) || status=1
+done
+
+# Short fuzz runs of every fuzz target (make fuzz runs them longer).
+bash .ci/fuzz.sh "$FUZZTIME" || status=1
+
+cleanup
+trap - EXIT
+# No server may outlive the run.
+if pgrep -af "$dev/test-stack|devstack-|kafka.Kafka" >/dev/null; then
+  echo "orphaned server processes:"; pgrep -af "$dev/test-stack|devstack-|kafka.Kafka"; status=1
+fi
+exit $status
