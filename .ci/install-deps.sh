@@ -44,6 +44,8 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missi
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+# Debian's Chromium drives the web UI's end-to-end tests (never a downloaded browser).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 stop_system_services() {
 	# An apt install may start the distribution's services on 5432/6379; the tests never use

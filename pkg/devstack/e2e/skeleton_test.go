@@ -1,33 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
+	"github.com/quickchat-go/quickchat/pkg/chatclient"
 	"github.com/quickchat-go/quickchat/pkg/devstack"
 )
-
-type session struct {
-	AccessToken string `json:"access_token"`
-}
-
-type group struct {
-	ID string `json:"id"`
-}
-
-type joined struct {
-	Token string `json:"token"`
-}
-
-type history struct {
-	Messages []struct {
-		ID         string `json:"id"`
-		Body       string `json:"body"`
-		SenderName string `json:"sender_name"`
-	} `json:"messages"`
-}
 
 // TestMessageTravelsThroughEveryService drives the skeleton path: the gateway creates a
 // group, two clients on two different realtime instances join it, a message sent by one
@@ -35,55 +16,89 @@ type history struct {
 // the gateway's history endpoint finds it.
 func TestMessageTravelsThroughEveryService(t *testing.T) {
 	sys := startSystem(t, devstack.SystemConfig{Realtimes: 2, Persisters: 1})
-	gw := sys.GatewayURL
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	api := chatclient.NewAPI(sys.GatewayURL)
 
-	var owner session
-	api(t, "POST", gw+"/api/auth/register", "", map[string]string{
-		"email": "owner@example.com", "password": "correct horse battery", "name": "Owner",
-	}, http.StatusCreated, &owner)
-	var g group
-	api(t, "POST", gw+"/api/chat-group", owner.AccessToken, map[string]string{
-		"title": "Skeleton", "passcode": "open sesame",
-	}, http.StatusCreated, &g)
-	var ada, bob joined
-	api(t, "POST", gw+"/api/chat-group/"+g.ID+"/join", "", map[string]string{"name": "Ada", "passcode": "open sesame"}, http.StatusOK, &ada)
-	api(t, "POST", gw+"/api/chat-group/"+g.ID+"/join", "", map[string]string{"name": "Bob", "passcode": "open sesame"}, http.StatusOK, &bob)
+	owner, err := api.Register(ctx, "owner@example.com", "correct horse battery", "Owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := api.CreateGroup(ctx, owner.AccessToken, "Skeleton", "open sesame")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada, err := api.Join(ctx, g.ID, "Ada", "open sesame", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := api.Join(ctx, g.ID, "Bob", "open sesame", "")
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	a := dial(t, sys.RealtimeURLs[0])
-	b := dial(t, sys.RealtimeURLs[1])
-	a.join(g.ID, ada.Token)
-	b.join(g.ID, bob.Token)
+	received := make(chan chatclient.Frame, 16)
+	onMessage := func(f chatclient.Frame) {
+		if f.Type == "message" {
+			received <- f
+		}
+	}
+	a, err := chatclient.Dial(ctx, sys.RealtimeURLs[0], chatclient.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.CloseNow()
+	b, err := chatclient.Dial(ctx, sys.RealtimeURLs[1], chatclient.DialOptions{OnFrame: onMessage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.CloseNow()
+	if _, err := a.Join(ctx, g.ID, ada.Token, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Join(ctx, g.ID, bob.Token, nil); err != nil {
+		t.Fatal(err)
+	}
 
 	body := fmt.Sprintf("hello across instances at %d", time.Now().UnixNano())
-	ack := a.send(g.ID, "c-1", body)
-	if ack.ID == "" || ack.Epoch == "" || ack.Offset == 0 {
-		t.Fatalf("ack without id or position: %+v", ack)
+	ack, err := a.Send(ctx, g.ID, "c-1", body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	got := b.next("message")
-	if got.Message == nil || got.Message.Body != body || got.Message.ID != ack.ID || got.Message.SenderName != "Ada" {
-		t.Fatalf("other instance received %+v, want body %q id %s from Ada", got.Message, body, ack.ID)
+	if ack.Type != "ack" || ack.ID == "" || ack.Epoch == "" || ack.Offset == 0 {
+		t.Fatalf("ack without id or position: %s", ack.Raw)
 	}
-	if got.Epoch != ack.Epoch || got.Offset != ack.Offset {
-		t.Fatalf("delivered position %s/%d differs from acked position %s/%d", got.Epoch, got.Offset, ack.Epoch, ack.Offset)
+	var got chatclient.Frame
+	select {
+	case got = <-received:
+	case <-ctx.Done():
+		t.Fatal("the client on the other instance received nothing")
+	}
+	if m := got.Message; m == nil || m.Body != body || m.ID != ack.ID || m.SenderName != "Ada" {
+		t.Fatalf("other instance received %s, want body %q id %s from Ada", got.Raw, body, ack.ID)
+	}
+	if got.Position() != ack.Position() {
+		t.Fatalf("delivered position %+v differs from acked position %+v", got.Position(), ack.Position())
 	}
 
 	// The persister stores it; the gateway serves it from PostgreSQL.
-	deadline := time.Now().Add(60 * time.Second)
 	for {
-		var h history
-		api(t, "GET", gw+"/api/chats/"+g.ID, bob.Token, nil, http.StatusOK, &h)
-		if len(h.Messages) == 1 {
-			if m := h.Messages[0]; m.ID != ack.ID || m.Body != body || m.SenderName != "Ada" {
+		page, err := api.History(ctx, g.ID, bob.Token, "", "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(page.Messages); n > 1 {
+			t.Fatalf("history has %d messages, want 1", n)
+		} else if n == 1 {
+			if m := page.Messages[0]; m.ID != ack.ID || m.Body != body || m.SenderName != "Ada" {
 				t.Fatalf("stored message %+v, want id %s body %q", m, ack.ID, body)
 			}
-			break
+			return
 		}
-		if len(h.Messages) > 1 {
-			t.Fatalf("history has %d messages, want 1", len(h.Messages))
-		}
-		if time.Now().After(deadline) {
+		select {
+		case <-ctx.Done():
 			t.Fatal("message never reached the history endpoint")
+		case <-time.After(200 * time.Millisecond):
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -1,0 +1,241 @@
+package chatclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/coder/websocket"
+)
+
+// DialOptions configure Dial.
+type DialOptions struct {
+	// Origin is sent as the Origin header (browsers always send one; empty sends none).
+	Origin string
+	// LocalIP, when set, is the source address (e.g. 127.0.0.5), so many connections can be
+	// spread over loopback addresses without running out of ports.
+	LocalIP net.IP
+	// OnFrame, when set, is called from the reader goroutine for every frame that is not
+	// the reply to a request of this Conn (messages, presence, typing, resets). It must
+	// not block for long.
+	OnFrame func(Frame)
+	// OnClose, when set, is called once when the connection ends, with the close status
+	// (-1 if the connection ended without a close frame).
+	OnClose func(code websocket.StatusCode, err error)
+	// ReadLimit bounds an incoming frame (default 1 MiB).
+	ReadLimit int64
+}
+
+// Conn is one WebSocket connection to a realtime instance.
+type Conn struct {
+	ws      *websocket.Conn
+	opts    DialOptions
+	nextRef atomic.Uint64
+
+	mu      sync.Mutex
+	waiters map[string]chan Frame
+	closed  bool
+	done    chan struct{}
+	status  websocket.StatusCode
+	readErr error
+}
+
+// Dial connects to a realtime WebSocket URL (ws://host:port/ws).
+func Dial(ctx context.Context, url string, opts DialOptions) (*Conn, error) {
+	do := &websocket.DialOptions{HTTPHeader: http.Header{}}
+	if opts.Origin != "" {
+		do.HTTPHeader.Set("Origin", opts.Origin)
+	}
+	if opts.LocalIP != nil {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: opts.LocalIP}}
+		do.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	}
+	ws, _, err := websocket.Dial(ctx, url, do)
+	if err != nil {
+		return nil, fmt.Errorf("chatclient: dial %s: %w", url, err)
+	}
+	if opts.ReadLimit <= 0 {
+		opts.ReadLimit = 1 << 20
+	}
+	ws.SetReadLimit(opts.ReadLimit)
+	c := &Conn{ws: ws, opts: opts, waiters: map[string]chan Frame{}, done: make(chan struct{}), status: -1}
+	go c.readLoop()
+	return c, nil
+}
+
+func (c *Conn) readLoop() {
+	defer close(c.done)
+	ctx := context.Background()
+	for {
+		_, data, err := c.ws.Read(ctx)
+		if err != nil {
+			c.mu.Lock()
+			c.closed, c.readErr, c.status = true, err, websocket.CloseStatus(err)
+			for ref, w := range c.waiters {
+				close(w)
+				delete(c.waiters, ref)
+			}
+			c.mu.Unlock()
+			if c.opts.OnClose != nil {
+				c.opts.OnClose(websocket.CloseStatus(err), err)
+			}
+			return
+		}
+		f, err := decodeFrame(data)
+		if err != nil {
+			continue // the server only sends JSON; ignore what we cannot read
+		}
+		if f.Ref != "" {
+			c.mu.Lock()
+			w, ok := c.waiters[f.Ref]
+			delete(c.waiters, f.Ref)
+			c.mu.Unlock()
+			if ok {
+				w <- f
+				continue
+			}
+		}
+		if c.opts.OnFrame != nil {
+			c.opts.OnFrame(f)
+		}
+	}
+}
+
+// ErrClosed is returned for requests on a connection that has ended.
+var ErrClosed = errors.New("chatclient: connection closed")
+
+// FrameError is an error frame received in reply to a request.
+type FrameError struct {
+	Code    string
+	Message string
+}
+
+func (e *FrameError) Error() string { return "realtime: " + e.Code + ": " + e.Message }
+
+// request writes a frame with a fresh ref and waits for the reply with that ref.
+func (c *Conn) request(ctx context.Context, frame map[string]any) (Frame, error) {
+	ref := strconv.FormatUint(c.nextRef.Add(1), 10)
+	frame["ref"] = ref
+	w := make(chan Frame, 1)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return Frame{}, ErrClosed
+	}
+	c.waiters[ref] = w
+	c.mu.Unlock()
+	if err := c.write(ctx, frame); err != nil {
+		c.mu.Lock()
+		delete(c.waiters, ref)
+		c.mu.Unlock()
+		return Frame{}, err
+	}
+	select {
+	case f, ok := <-w:
+		if !ok {
+			return Frame{}, ErrClosed
+		}
+		if f.Type == "error" {
+			return f, &FrameError{Code: f.Code, Message: f.Text}
+		}
+		return f, nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		delete(c.waiters, ref)
+		c.mu.Unlock()
+		return Frame{}, fmt.Errorf("chatclient: waiting for reply %s: %w", ref, ctx.Err())
+	}
+}
+
+func (c *Conn) write(ctx context.Context, frame map[string]any) error {
+	b, err := json.Marshal(frame)
+	if err != nil {
+		return fmt.Errorf("chatclient: encode frame: %w", err)
+	}
+	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		return fmt.Errorf("chatclient: write: %w", err)
+	}
+	return nil
+}
+
+// WriteRaw sends data as one text frame without waiting for a reply (for tests of bad
+// input).
+func (c *Conn) WriteRaw(ctx context.Context, data []byte) error {
+	if err := c.ws.Write(ctx, websocket.MessageText, data); err != nil {
+		return fmt.Errorf("chatclient: write: %w", err)
+	}
+	return nil
+}
+
+// Join joins a room with a member token. With since set, the server replays what was
+// missed after that position before the joined reply's Recovered says whether it was all.
+func (c *Conn) Join(ctx context.Context, groupID, token string, since *Position) (Frame, error) {
+	f := map[string]any{"type": "join", "group_id": groupID, "token": token}
+	if since != nil {
+		f["since"] = since
+	}
+	return c.request(ctx, f)
+}
+
+// Leave leaves a room.
+func (c *Conn) Leave(ctx context.Context, groupID string) (Frame, error) {
+	return c.request(ctx, map[string]any{"type": "leave", "group_id": groupID})
+}
+
+// Send posts a message and waits for its ack.
+func (c *Conn) Send(ctx context.Context, groupID, clientMsgID, body string) (Frame, error) {
+	return c.request(ctx, map[string]any{"type": "send", "group_id": groupID, "client_msg_id": clientMsgID, "body": body})
+}
+
+// SendAsync posts a message without waiting; its ack arrives through OnFrame (as a frame
+// of type "ack" whose Ref is the returned ref).
+func (c *Conn) SendAsync(ctx context.Context, groupID, clientMsgID, body string) (string, error) {
+	ref := "a" + strconv.FormatUint(c.nextRef.Add(1), 10)
+	return ref, c.write(ctx, map[string]any{"type": "send", "ref": ref, "group_id": groupID, "client_msg_id": clientMsgID, "body": body})
+}
+
+// Typing tells the room this member is typing.
+func (c *Conn) Typing(ctx context.Context, groupID string) error {
+	return c.write(ctx, map[string]any{"type": "typing", "group_id": groupID})
+}
+
+// Presence asks who is online in a room.
+func (c *Conn) Presence(ctx context.Context, groupID string) (Frame, error) {
+	return c.request(ctx, map[string]any{"type": "presence", "group_id": groupID})
+}
+
+// Ping checks the connection at the protocol level.
+func (c *Conn) Ping(ctx context.Context) error {
+	_, err := c.request(ctx, map[string]any{"type": "ping"})
+	return err
+}
+
+// Done is closed when the connection has ended.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// CloseStatus is the close code the server sent (-1 if none or still open).
+func (c *Conn) CloseStatus() websocket.StatusCode {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
+
+// Close closes the connection normally.
+func (c *Conn) Close() error {
+	err := c.ws.Close(websocket.StatusNormalClosure, "")
+	<-c.done
+	return err
+}
+
+// CloseNow drops the connection without a close handshake.
+func (c *Conn) CloseNow() error {
+	err := c.ws.CloseNow()
+	<-c.done
+	return err
+}
