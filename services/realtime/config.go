@@ -3,53 +3,95 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
 )
 
-// Config is the realtime service's configuration, read from REALTIME_* variables.
+// Config is the realtime service's configuration, read from REALTIME_* variables. Every
+// default is here; docs/protocol.md describes what clients see of them.
 type Config struct {
-	// Addr is the listen address for WebSocket (/ws) and ops endpoints.
+	// Addr is the listen address for WebSocket (/ws) and ops endpoints (default :8081).
 	Addr string `envconfig:"ADDR" default:":8081"`
 	// InstanceID names this instance in logs and Kafka client ids (default: host name).
 	InstanceID string `envconfig:"INSTANCE_ID"`
 	// JWKSURL is the gateway's JWKS endpoint; tokens are verified with these public keys only.
-	JWKSURL string `envconfig:"JWKS_URL" required:"true"`
-	// RedisAddrs are the Redis (or Redis Cluster seed) addresses, comma-separated.
+	JWKSURL string `envconfig:"JWKS_URL"`
+
+	// RedisAddrs are the Redis (or Redis Cluster seed) addresses (default 127.0.0.1:6379).
 	RedisAddrs []string `envconfig:"REDIS_ADDRS" default:"127.0.0.1:6379"`
-	// RedisPrefix starts every Redis key.
+	// RedisPrefix starts every Redis key (default "qc:"); it must not contain braces.
 	RedisPrefix string `envconfig:"REDIS_PREFIX" default:"qc:"`
-	// StreamShards is how many Redis streams rooms are spread over. Every instance of a
-	// deployment must use the same value.
+	// StreamShards is how many Redis streams rooms are spread over (default 16). Every
+	// instance of a deployment must use the same value.
 	StreamShards int `envconfig:"STREAM_SHARDS" default:"16"`
-	// StreamMaxLen is the approximate entries kept per stream (the recovery window).
-	StreamMaxLen int64 `envconfig:"STREAM_MAX_LEN" default:"100000"`
-	// KafkaBrokers are the bootstrap brokers, comma-separated.
-	KafkaBrokers []string `envconfig:"KAFKA_BROKERS" default:"127.0.0.1:9092"`
-	// KafkaTopic receives every accepted chat message.
-	KafkaTopic string `envconfig:"KAFKA_TOPIC" default:"chat-messages"`
-	// KafkaTopicPartitions is used when the topic must be created.
-	KafkaTopicPartitions int32 `envconfig:"KAFKA_TOPIC_PARTITIONS" default:"12"`
-	// AllowedOrigins are browser Origin host patterns allowed to connect, comma-separated.
-	AllowedOrigins []string `envconfig:"ALLOWED_ORIGINS" default:"localhost:*,127.0.0.1:*"`
-	// MaxBodyBytes bounds one message body.
-	MaxBodyBytes int `envconfig:"MAX_BODY_BYTES" default:"4096"`
-	// SendQueue bounds the frames queued for one connection before it is closed as slow.
-	SendQueue int `envconfig:"SEND_QUEUE" default:"256"`
-	// WriteTimeout bounds writing one frame to a client.
-	WriteTimeout time.Duration `envconfig:"WRITE_TIMEOUT" default:"10s"`
-	// SendTimeout bounds making one message durable and published.
-	SendTimeout time.Duration `envconfig:"SEND_TIMEOUT" default:"10s"`
-	// DedupTTL is how long client message ids are remembered for retries.
-	DedupTTL time.Duration `envconfig:"DEDUP_TTL" default:"24h"`
-	// RecoverLimit caps how many missed messages one rejoin replays.
+	// StreamMaxLen is the approximate entries kept per shard stream (default 10000): how far
+	// a reader may lag before it must fill gaps from room history.
+	StreamMaxLen int64 `envconfig:"STREAM_MAX_LEN" default:"10000"`
+	// HistorySize is the approximate messages kept per room for recovery (default 1000).
+	HistorySize int64 `envconfig:"HISTORY_SIZE" default:"1000"`
+	// HistoryTTL drops a room's recovery history after this long without messages
+	// (default 24h).
+	HistoryTTL time.Duration `envconfig:"HISTORY_TTL" default:"24h"`
+	// MetaTTL drops a room's epoch and offset after this long without messages or joins
+	// (default 168h); it must exceed HistoryTTL.
+	MetaTTL time.Duration `envconfig:"META_TTL" default:"168h"`
+	// RecoverLimit caps how many missed messages one join replays (default 1000); a client
+	// further behind is told to reload history.
 	RecoverLimit int `envconfig:"RECOVER_LIMIT" default:"1000"`
-	// ShutdownGrace bounds draining on SIGTERM.
+	// DedupTTL is how long client message ids are remembered for retries (default 24h).
+	DedupTTL time.Duration `envconfig:"DEDUP_TTL" default:"24h"`
+
+	// KafkaBrokers are the bootstrap brokers (default 127.0.0.1:9092).
+	KafkaBrokers []string `envconfig:"KAFKA_BROKERS" default:"127.0.0.1:9092"`
+	// KafkaTopic receives every accepted chat message (default chat-messages).
+	KafkaTopic string `envconfig:"KAFKA_TOPIC" default:"chat-messages"`
+	// KafkaTopicPartitions is used when the topic must be created (default 12).
+	KafkaTopicPartitions int32 `envconfig:"KAFKA_TOPIC_PARTITIONS" default:"12"`
+	// SendTimeout bounds making one message durable and published (default 10s).
+	SendTimeout time.Duration `envconfig:"SEND_TIMEOUT" default:"10s"`
+
+	// AllowedOrigins are browser Origin host patterns allowed to connect
+	// (default localhost:*,127.0.0.1:*). Clients without an Origin header always may.
+	AllowedOrigins []string `envconfig:"ALLOWED_ORIGINS" default:"localhost:*,127.0.0.1:*"`
+	// MaxConnsPerIP bounds concurrent connections from one address (default 256; 0: none).
+	MaxConnsPerIP int `envconfig:"MAX_CONNS_PER_IP" default:"256"`
+	// MaxRoomsPerConn bounds the rooms one connection may join (default 64).
+	MaxRoomsPerConn int `envconfig:"MAX_ROOMS_PER_CONN" default:"64"`
+	// MaxBodyBytes bounds one message body (default 4096).
+	MaxBodyBytes int `envconfig:"MAX_BODY_BYTES" default:"4096"`
+	// FrameRate and FrameBurst rate-limit client frames per connection
+	// (default 20 per second, bursts of 50).
+	FrameRate  float64 `envconfig:"FRAME_RATE" default:"20"`
+	FrameBurst int     `envconfig:"FRAME_BURST" default:"50"`
+	// SendQueue bounds the frames queued for one connection before it is closed as slow
+	// (default 256).
+	SendQueue int `envconfig:"SEND_QUEUE" default:"256"`
+	// WriteTimeout bounds writing one frame to a client (default 10s).
+	WriteTimeout time.Duration `envconfig:"WRITE_TIMEOUT" default:"10s"`
+	// PingInterval is how often clients are pinged (default 25s); PongTimeout how long the
+	// pong may take before the connection is closed as dead (default 10s).
+	PingInterval time.Duration `envconfig:"PING_INTERVAL" default:"25s"`
+	PongTimeout  time.Duration `envconfig:"PONG_TIMEOUT" default:"10s"`
+	// OpTimeout bounds one Redis operation done for a client frame (default 5s).
+	OpTimeout time.Duration `envconfig:"OP_TIMEOUT" default:"5s"`
+
+	// PresenceTTL is how long a presence entry outlives its instance's last refresh
+	// (default 30s): the longest a client of a dead instance still shows as present.
+	PresenceTTL time.Duration `envconfig:"PRESENCE_TTL" default:"30s"`
+	// PresenceLimit caps the clients one presence reply lists (default 1000).
+	PresenceLimit int `envconfig:"PRESENCE_LIMIT" default:"1000"`
+	// TypingTTL is how long clients show a typing indicator (default 5s); TypingInterval
+	// the least time between two typing events of one client in one room (default 1s).
+	TypingTTL      time.Duration `envconfig:"TYPING_TTL" default:"5s"`
+	TypingInterval time.Duration `envconfig:"TYPING_INTERVAL" default:"1s"`
+
+	// ShutdownGrace bounds draining on SIGTERM (default 20s).
 	ShutdownGrace time.Duration `envconfig:"SHUTDOWN_GRACE" default:"20s"`
-	// LogLevel is debug, info, warn or error.
+	// LogLevel is debug, info, warn or error (default info).
 	LogLevel string `envconfig:"LOG_LEVEL" default:"info"`
-	// LogFormat is json or console.
+	// LogFormat is json or console (default json).
 	LogFormat string `envconfig:"LOG_FORMAT" default:"json"`
 }
 
@@ -61,30 +103,37 @@ func loadConfig() (Config, error) {
 	return c, c.Validate()
 }
 
+// maxFrameBytes is the WebSocket read limit: room for a body at the limit even if every
+// byte is JSON-escaped, plus the other fields.
+func (c Config) maxFrameBytes() int64 { return int64(c.MaxBodyBytes)*6 + 8<<10 }
+
 // Validate checks values that envconfig cannot.
 func (c Config) Validate() error {
 	var errs []error
-	if len(c.RedisAddrs) == 0 || len(c.KafkaBrokers) == 0 {
-		errs = append(errs, errors.New("REALTIME_REDIS_ADDRS and REALTIME_KAFKA_BROKERS must not be empty"))
+	check := func(ok bool, msg string) {
+		if !ok {
+			errs = append(errs, errors.New(msg))
+		}
 	}
-	if c.StreamShards < 1 || c.StreamShards > 1024 {
-		errs = append(errs, errors.New("REALTIME_STREAM_SHARDS must be 1..1024"))
-	}
-	if c.StreamMaxLen < 100 {
-		errs = append(errs, errors.New("REALTIME_STREAM_MAX_LEN must be at least 100"))
-	}
-	if c.MaxBodyBytes < 1 || c.MaxBodyBytes > 64<<10 {
-		errs = append(errs, errors.New("REALTIME_MAX_BODY_BYTES must be 1..65536"))
-	}
-	if c.SendQueue < 1 {
-		errs = append(errs, errors.New("REALTIME_SEND_QUEUE must be positive"))
-	}
-	if c.WriteTimeout <= 0 || c.SendTimeout <= 0 || c.ShutdownGrace <= 0 || c.DedupTTL <= 0 {
-		errs = append(errs, errors.New("REALTIME timeouts and TTLs must be positive"))
-	}
-	if c.KafkaTopicPartitions < 1 {
-		errs = append(errs, errors.New("REALTIME_KAFKA_TOPIC_PARTITIONS must be positive"))
-	}
+	check(c.JWKSURL != "", "REALTIME_JWKS_URL is required")
+	check(len(c.RedisAddrs) > 0 && len(c.KafkaBrokers) > 0, "REALTIME_REDIS_ADDRS and REALTIME_KAFKA_BROKERS must not be empty")
+	check(!strings.ContainsAny(c.RedisPrefix, "{}"), "REALTIME_REDIS_PREFIX must not contain braces")
+	check(c.StreamShards >= 1 && c.StreamShards <= 1024, "REALTIME_STREAM_SHARDS must be 1..1024")
+	check(c.StreamMaxLen >= 100, "REALTIME_STREAM_MAX_LEN must be at least 100")
+	check(c.HistorySize >= 1, "REALTIME_HISTORY_SIZE must be positive")
+	check(c.HistoryTTL > 0 && c.MetaTTL > c.HistoryTTL, "REALTIME_HISTORY_TTL must be positive and REALTIME_META_TTL longer")
+	check(c.RecoverLimit >= 1, "REALTIME_RECOVER_LIMIT must be positive")
+	check(c.KafkaTopic != "" && c.KafkaTopicPartitions >= 1, "REALTIME_KAFKA_TOPIC must be set and REALTIME_KAFKA_TOPIC_PARTITIONS positive")
+	check(c.MaxConnsPerIP >= 0, "REALTIME_MAX_CONNS_PER_IP must not be negative")
+	check(c.MaxRoomsPerConn >= 1, "REALTIME_MAX_ROOMS_PER_CONN must be positive")
+	check(c.MaxBodyBytes >= 1 && c.MaxBodyBytes <= 64<<10, "REALTIME_MAX_BODY_BYTES must be 1..65536")
+	check(c.FrameRate > 0 && c.FrameBurst >= 1, "REALTIME_FRAME_RATE and REALTIME_FRAME_BURST must be positive")
+	check(c.SendQueue >= 2, "REALTIME_SEND_QUEUE must be at least 2")
+	check(c.PresenceTTL >= 3*time.Second, "REALTIME_PRESENCE_TTL must be at least 3s")
+	check(c.PresenceLimit >= 1 && c.PresenceLimit <= 5000, "REALTIME_PRESENCE_LIMIT must be 1..5000")
+	check(c.WriteTimeout > 0 && c.SendTimeout > 0 && c.ShutdownGrace > 0 && c.DedupTTL > 0 &&
+		c.PingInterval > 0 && c.PongTimeout > 0 && c.OpTimeout > 0 && c.TypingTTL > 0 && c.TypingInterval >= 0,
+		"REALTIME timeouts, intervals and TTLs must be positive")
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}

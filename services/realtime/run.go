@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/rueidis"
 	"go.uber.org/zap"
 
@@ -17,14 +20,20 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/token"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/broker"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/hub"
+	"github.com/quickchat-go/quickchat/services/realtime/internal/metrics"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/producer"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/ws"
 )
 
-// run is the composition root. When ready is not nil it receives the bound address.
+// run is the composition root. When ready is not nil it receives the bound address. When
+// ctx ends the instance drains: readiness fails, new connections are refused, sends in
+// flight finish, clients are told to reconnect elsewhere, the producer is flushed.
 func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	if cfg.InstanceID == "" {
 		cfg.InstanceID, _ = os.Hostname()
 	}
@@ -35,7 +44,8 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	log = log.With(zap.String("instance", cfg.InstanceID))
 	defer func() { _ = log.Sync() }()
 
-	// Background work (JWKS refresh, stream readers) lives until the server has drained.
+	// Background work (JWKS refresh, stream readers, presence, keepalives) lives until the
+	// connections have drained.
 	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBg()
 
@@ -45,11 +55,12 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	}
 	rdb, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: cfg.RedisAddrs, DisableCache: true})
 	if err != nil {
-		return err
+		return fmt.Errorf("realtime: connect to redis %v: %w", cfg.RedisAddrs, err)
 	}
 	defer rdb.Close()
 	brk, err := broker.NewRedisBroker(rdb, broker.RedisBrokerConfig{
-		Prefix: cfg.RedisPrefix, Shards: cfg.StreamShards, MaxLen: cfg.StreamMaxLen,
+		Prefix: cfg.RedisPrefix, Shards: cfg.StreamShards, StreamMaxLen: cfg.StreamMaxLen,
+		HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, MetaTTL: cfg.MetaTTL,
 		Block: 5 * time.Second, ReadCount: 512,
 	}, log)
 	if err != nil {
@@ -62,16 +73,44 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	if err != nil {
 		return err
 	}
-	n := node.New(hub.New(), brk, prod, node.Config{DedupTTL: cfg.DedupTTL, SendTimeout: cfg.SendTimeout}, log)
-	brokerDone := make(chan error, 1)
-	go func() { brokerDone <- brk.Run(bg, n) }()
+	prodClosed := false
+	defer func() {
+		if !prodClosed {
+			_ = prod.Close()
+		}
+	}()
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h := hub.New()
+	m := metrics.New(reg, func() float64 { rooms, _ := h.Stats(); return float64(rooms) })
+	n := node.New(h, brk, brk, prod, node.Config{
+		DedupTTL: cfg.DedupTTL, SendTimeout: cfg.SendTimeout, RecoverLimit: cfg.RecoverLimit,
+		PresenceTTL: cfg.PresenceTTL, PresenceLimit: cfg.PresenceLimit, TypingTTL: cfg.TypingTTL,
+	}, m, log)
 	wsh := ws.NewHandler(n, verifier, ws.Config{
-		OriginPatterns: cfg.AllowedOrigins, MaxFrameBytes: int64(cfg.MaxBodyBytes) + 4096,
+		OriginPatterns: cfg.AllowedOrigins, MaxFrameBytes: cfg.maxFrameBytes(),
 		SendQueue: cfg.SendQueue, WriteTimeout: cfg.WriteTimeout,
-		Limits: protocol.Limits{MaxBodyBytes: cfg.MaxBodyBytes}, RecoverLimit: cfg.RecoverLimit,
-	}, log)
-	health := ops.NewHealth(nil,
+		PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
+		MaxConnsPerIP: cfg.MaxConnsPerIP, MaxRoomsPerConn: cfg.MaxRoomsPerConn,
+		FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst, TypingInterval: cfg.TypingInterval,
+		OpTimeout: cfg.OpTimeout, Limits: protocol.Limits{MaxBodyBytes: cfg.MaxBodyBytes},
+	}, m, log)
+
+	// Pin the stream ends before serving so no message after a client's join is missed.
+	if err := brk.Pin(ctx); err != nil {
+		return err
+	}
+	bgDone := make(chan struct{}, 3)
+	for _, f := range []func(context.Context){
+		func(ctx context.Context) { _ = brk.Run(ctx, n) },
+		n.RunPresence,
+		wsh.Run,
+	} {
+		go func() { f(bg); bgDone <- struct{}{} }()
+	}
+
+	health := ops.NewHealth(reg,
 		ops.Check{Name: "redis", Func: brk.Ping},
 		ops.Check{Name: "jwks", Func: verifier.Ready},
 	)
@@ -93,24 +132,26 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	go func() { serveDone <- ops.Serve(serveCtx, srv, ln, cfg.ShutdownGrace, log) }()
 
 	select {
-	case err := <-serveDone:
+	case err = <-serveDone:
+		stopBg()
 		return err
 	case <-ctx.Done():
 	}
-	// Drain: fail readiness, finish sends in flight, tell clients to reconnect elsewhere,
-	// then flush the producer and stop.
-	log.Info("draining")
+	log.Info("draining", zap.Int("connections", wsh.Connections()))
 	health.SetDraining()
 	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	wsh.Drain(drainCtx)
 	stopServe()
 	err = <-serveDone
+	prodClosed = true
 	if cerr := prod.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
 	stopBg()
-	<-brokerDone
+	for i := 0; i < cap(bgDone); i++ {
+		<-bgDone
+	}
 	log.Info("stopped")
 	return err
 }

@@ -4,22 +4,33 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
 	"go.uber.org/zap"
 )
 
-// RedisBrokerConfig configures a RedisBroker.
+// RedisBrokerConfig configures a RedisBroker. Every instance of a deployment must use the
+// same Prefix and Shards.
 type RedisBrokerConfig struct {
-	// Prefix starts every key, so several deployments (or tests) can share one Redis.
+	// Prefix starts every key, so several deployments (or tests) can share one Redis. It
+	// must not contain '{'.
 	Prefix string
-	// Shards is the number of streams rooms are spread over (hash of the room id).
+	// Shards is the number of streams rooms are spread over.
 	Shards int
-	// MaxLen is the approximate number of entries each stream keeps for recovery.
-	MaxLen int64
+	// StreamMaxLen is the approximate number of entries each shard stream keeps. Readers
+	// only need the entries they have not read yet; recovery uses room history instead.
+	StreamMaxLen int64
+	// HistorySize is the approximate number of messages each room keeps for recovery.
+	HistorySize int64
+	// HistoryTTL drops a room's history after this long without a message.
+	HistoryTTL time.Duration
+	// MetaTTL drops a room's epoch and offset after this long without a message or join; it
+	// must exceed HistoryTTL. Positions of a dropped epoch are no longer recoverable.
+	MetaTTL time.Duration
 	// Block is how long one XREAD waits for new entries.
 	Block time.Duration
 	// ReadCount is the most entries one XREAD returns.
@@ -31,235 +42,268 @@ type RedisBroker struct {
 	client rueidis.Client
 	cfg    RedisBrokerConfig
 	log    *zap.Logger
+
+	// Precomputed integer arguments of the publish script.
+	streamMaxLen, historySize, historyTTL, metaTTL string
+	// start is where each shard's reader begins, set by Pin before Run.
+	start []string
 }
 
 // NewRedisBroker returns a broker over client.
 func NewRedisBroker(client rueidis.Client, cfg RedisBrokerConfig, log *zap.Logger) (*RedisBroker, error) {
-	if cfg.Shards <= 0 || cfg.MaxLen <= 0 || cfg.Block <= 0 || cfg.ReadCount <= 0 {
-		return nil, errors.New("broker: shards, max length, block and read count must be positive")
+	switch {
+	case cfg.Shards <= 0 || cfg.StreamMaxLen <= 0 || cfg.HistorySize <= 0 || cfg.ReadCount <= 0:
+		return nil, errors.New("broker: shards, stream max length, history size and read count must be positive")
+	case cfg.Block <= 0 || cfg.HistoryTTL <= 0 || cfg.MetaTTL <= cfg.HistoryTTL:
+		return nil, errors.New("broker: block and history TTL must be positive and meta TTL must exceed history TTL")
+	case strings.ContainsAny(cfg.Prefix, "{}"):
+		return nil, errors.New("broker: prefix must not contain braces")
 	}
-	return &RedisBroker{client: client, cfg: cfg, log: log}, nil
+	return &RedisBroker{
+		client: client, cfg: cfg, log: log,
+		streamMaxLen: strconv.FormatInt(cfg.StreamMaxLen, 10),
+		historySize:  strconv.FormatInt(cfg.HistorySize, 10),
+		historyTTL:   strconv.FormatInt(cfg.HistoryTTL.Milliseconds(), 10),
+		metaTTL:      strconv.FormatInt(cfg.MetaTTL.Milliseconds(), 10),
+	}, nil
 }
+
+// shardOf maps a room to its shard (32-bit FNV-1a, inlined to avoid allocating).
+func (b *RedisBroker) shardOf(room string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(room); i++ {
+		h ^= uint32(room[i])
+		h *= 16777619
+	}
+	return int(h % uint32(b.cfg.Shards))
+}
+
+// slot returns the key prefix of a shard: everything after it lands in one cluster slot.
+func (b *RedisBroker) slot(shard int) string {
+	return b.cfg.Prefix + "{stream." + strconv.Itoa(shard) + "}"
+}
+
+func (b *RedisBroker) streamKey(shard int) string { return b.slot(shard) }
+
+func (b *RedisBroker) roomKey(room, what string) string {
+	return b.slot(b.shardOf(room)) + ":room:" + room + ":" + what
+}
+
+// DedupKey names one client message: who sent what into which room.
+type DedupKey struct {
+	Room, Sender, ClientMsgID string
+}
+
+// The client message id comes last: it is free text, the others are UUIDs, so the key
+// cannot be ambiguous.
+func (b *RedisBroker) dedupKeys(k DedupKey) (dedup, lease string) {
+	s := b.slot(b.shardOf(k.Room))
+	rest := k.Room + ":" + k.Sender + ":" + k.ClientMsgID
+	return s + ":dedup:" + rest, s + ":lease:" + rest
+}
+
+// ReserveState says what a Reserve found.
+type ReserveState int
 
 const (
-	fieldRoom = "r"
-	fieldData = "d"
+	// Owned: the caller sends the message (first attempt, or takes over a stale one).
+	Owned ReserveState = iota
+	// Pending: another attempt is sending it right now; wait and reserve again.
+	Pending
+	// Done: an earlier attempt published it at Pos; acknowledge again, send nothing.
+	Done
 )
-
-// streamKey names the stream of one shard. The braces make it its own hash slot in a
-// Redis Cluster, so shards spread over the cluster's nodes.
-func (b *RedisBroker) streamKey(shard int) string {
-	return fmt.Sprintf("%s{stream.%d}", b.cfg.Prefix, shard)
-}
-
-func (b *RedisBroker) shardOf(room string) int {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(room))
-	return int(h.Sum32() % uint32(b.cfg.Shards))
-}
-
-// dedupKey holds the state of one client message id. It shares the hash slot of the
-// room's stream so the publish script may touch both in a Redis Cluster.
-func (b *RedisBroker) dedupKey(room, sender, clientMsgID string) string {
-	return fmt.Sprintf("%s{stream.%d}:dedup:%s:%s:%s", b.cfg.Prefix, b.shardOf(room), room, sender, clientMsgID)
-}
 
 // Reservation is the outcome of Reserve.
 type Reservation struct {
-	// ID is the message id to use: the new one, or the one an earlier attempt chose.
+	State ReserveState
+	// ID is the message id to use: the caller's, or the one an earlier attempt chose.
 	ID string
-	// Pos is set when an earlier attempt already published the message: nothing more must
-	// be done but acknowledge it again.
-	Pos string
+	// Pos is the message's position when State is Done.
+	Pos Position
 }
 
-// Reserve records that id is being sent for (room, sender, clientMsgID) unless an earlier
-// attempt did so first, in which case the earlier id (and position, if it was published)
-// is returned so retries never create a second message.
-func (b *RedisBroker) Reserve(ctx context.Context, room, sender, clientMsgID, id string, ttl time.Duration) (Reservation, error) {
-	key := b.dedupKey(room, sender, clientMsgID)
-	res, err := reserveScript.Exec(ctx, b.client, []string{key}, []string{id, strconv.FormatInt(ttl.Milliseconds(), 10)}).ToString()
+// Reserve claims a client message id for a send with message id id, holding a lease for
+// the given time. If an earlier attempt chose an id, that id is returned so retries never
+// create a second message. owner identifies the attempt for Release.
+func (b *RedisBroker) Reserve(ctx context.Context, k DedupKey, id, owner string, ttl, lease time.Duration) (Reservation, error) {
+	dedup, leaseKey := b.dedupKeys(k)
+	v, err := reserveScript.Exec(ctx, b.client, []string{dedup, leaseKey},
+		[]string{id, ms(ttl), ms(lease), owner}).ToString()
 	if err != nil {
-		return Reservation{}, fmt.Errorf("broker: reserve client id: %w", err)
+		return Reservation{}, fmt.Errorf("broker: reserve client message id: %w", err)
 	}
-	return parseState(res), nil
+	return parseState(v)
 }
 
-// Publish appends data to room's shard exactly once per reservation and returns its
-// position. If the reservation was already published (a concurrent retry won), the
-// existing position is returned with fresh = false and nothing is appended.
-func (b *RedisBroker) Publish(ctx context.Context, room, sender, clientMsgID, id string, data []byte, ttl time.Duration) (pos string, fresh bool, err error) {
-	keys := []string{b.streamKey(b.shardOf(room)), b.dedupKey(room, sender, clientMsgID)}
-	args := []string{id, room, string(data), strconv.FormatInt(b.cfg.MaxLen, 10), strconv.FormatInt(ttl.Milliseconds(), 10)}
+// Release gives up the lease of a failed attempt so the client's retry can take over at
+// once.
+func (b *RedisBroker) Release(ctx context.Context, k DedupKey, owner string) error {
+	_, leaseKey := b.dedupKeys(k)
+	if err := releaseScript.Exec(ctx, b.client, []string{leaseKey}, []string{owner}).Error(); err != nil {
+		return fmt.Errorf("broker: release lease: %w", err)
+	}
+	return nil
+}
+
+// Publish appends the message (id, encoded data) to its room, unless an earlier attempt
+// already did: then nothing is appended, fresh is false and the earlier position is
+// returned.
+func (b *RedisBroker) Publish(ctx context.Context, k DedupKey, id string, data []byte, ttl time.Duration) (pos Position, fresh bool, err error) {
+	sh := b.shardOf(k.Room)
+	dedup, leaseKey := b.dedupKeys(k)
+	keys := []string{b.streamKey(sh), b.roomKey(k.Room, "hist"), b.roomKey(k.Room, "meta"), dedup, leaseKey}
+	args := []string{id, k.Room, rueidis.BinaryString(data), b.streamMaxLen, b.historySize,
+		b.historyTTL, b.metaTTL, ms(ttl), newEpoch()}
 	res, err := publishScript.Exec(ctx, b.client, keys, args).AsStrSlice()
 	if err != nil {
-		return "", false, fmt.Errorf("broker: publish to room %s: %w", room, err)
+		return Position{}, false, fmt.Errorf("broker: publish to room %s: %w", k.Room, err)
 	}
 	if len(res) != 2 {
-		return "", false, fmt.Errorf("broker: publish script returned %d values", len(res))
+		return Position{}, false, fmt.Errorf("broker: publish script returned %d values", len(res))
 	}
-	return res[1], res[0] == "1", nil
+	r, err := parseState(res[1])
+	if err != nil {
+		return Position{}, false, err
+	}
+	if r.State != Done || r.ID != id {
+		return Position{}, false, fmt.Errorf("broker: publish found message %s in state %d, want %s done", r.ID, r.State, id)
+	}
+	return r.Pos, res[0] == "1", nil
 }
 
-// State values: "p:<id>" while a send is in flight, "d:<id>:<pos>" once published.
-func parseState(v string) Reservation {
-	if len(v) > 2 && v[:2] == "d:" {
-		rest := v[2:]
-		for i := 0; i < len(rest); i++ {
-			if rest[i] == ':' {
-				return Reservation{ID: rest[:i], Pos: rest[i+1:]}
-			}
-		}
+func parseState(v string) (Reservation, error) {
+	if len(v) < 3 || v[1] != ':' {
+		return Reservation{}, fmt.Errorf("broker: malformed dedup state %q", v)
 	}
-	if len(v) > 2 && v[:2] == "p:" {
-		return Reservation{ID: v[2:]}
-	}
-	return Reservation{ID: v}
-}
-
-var reserveScript = rueidis.NewLuaScript(`
-local v = redis.call('GET', KEYS[1])
-if v then return v end
-redis.call('SET', KEYS[1], 'p:' .. ARGV[1], 'PX', ARGV[2])
-return 'p:' .. ARGV[1]
-`)
-
-var publishScript = rueidis.NewLuaScript(`
-local v = redis.call('GET', KEYS[2])
-if v and string.sub(v, 1, 2) == 'd:' then
-  local rest = string.sub(v, 3)
-  local sep = string.find(rest, ':', 1, true)
-  return {'0', string.sub(rest, sep + 1)}
-end
-local pos = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'r', ARGV[2], 'd', ARGV[3])
-redis.call('SET', KEYS[2], 'd:' .. ARGV[1] .. ':' .. pos, 'PX', ARGV[5])
-return {'1', pos}
-`)
-
-// Run reads every shard from its current end until ctx ends, dispatching entries in order.
-func (b *RedisBroker) Run(ctx context.Context, d Dispatcher) error {
-	errc := make(chan error, b.cfg.Shards)
-	for i := 0; i < b.cfg.Shards; i++ {
-		go func(shard int) { errc <- b.readShard(ctx, shard, d) }(i)
-	}
-	var first error
-	for i := 0; i < b.cfg.Shards; i++ {
-		if err := <-errc; err != nil && first == nil {
-			first = err
+	rest := v[2:]
+	switch v[0] {
+	case 'o':
+		return Reservation{State: Owned, ID: rest}, nil
+	case 'w':
+		return Reservation{State: Pending, ID: rest}, nil
+	case 'd':
+		// d:<id>:<epoch>:<offset>; ids and epochs contain no ':'.
+		parts := strings.Split(rest, ":")
+		if len(parts) != 3 {
+			return Reservation{}, fmt.Errorf("broker: malformed dedup state %q", v)
 		}
-	}
-	return first
-}
-
-func (b *RedisBroker) readShard(ctx context.Context, shard int, d Dispatcher) error {
-	key := b.streamKey(shard)
-	last := "$"
-	for ctx.Err() == nil {
-		if last == "$" {
-			// Pin the starting point to a concrete id so that nothing published between two
-			// reads is skipped when a read fails and is retried.
-			id, err := b.lastID(ctx, key)
-			if err != nil {
-				b.log.Warn("read stream tail failed; retrying", zap.String("stream", key), zap.Error(err))
-				sleep(ctx, 500*time.Millisecond)
-				continue
-			}
-			last = id
-		}
-		cmd := b.client.B().Xread().Count(b.cfg.ReadCount).Block(b.cfg.Block.Milliseconds()).
-			Streams().Key(key).Id(last).Build()
-		res, err := b.client.Do(ctx, cmd).AsXRead()
-		if rueidis.IsRedisNil(err) {
-			continue // block timed out without entries
-		}
+		off, err := strconv.ParseUint(parts[2], 10, 64)
 		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			b.log.Warn("XREAD failed; retrying", zap.String("stream", key), zap.Error(err))
-			sleep(ctx, 500*time.Millisecond)
-			continue
+			return Reservation{}, fmt.Errorf("broker: malformed offset in dedup state %q", v)
 		}
-		for _, e := range res[key] {
-			last = e.ID
-			d.Dispatch(e.FieldValues[fieldRoom], e.ID, []byte(e.FieldValues[fieldData]))
+		return Reservation{State: Done, ID: parts[0], Pos: Position{Epoch: parts[1], Offset: off}}, nil
+	}
+	return Reservation{}, fmt.Errorf("broker: unknown dedup state %q", v)
+}
+
+// Recovery is what Recover found.
+type Recovery struct {
+	// Top is the room's current position: the last message published (offset 0 when none
+	// has been in this epoch).
+	Top Position
+	// Entries are the messages after the since position up to Top, in order, when
+	// Complete; otherwise empty.
+	Entries []Entry
+	// Complete is true when Entries are exactly the messages after since.
+	Complete bool
+}
+
+// Recover returns the room's current position and, when since is not nil, the messages
+// after it. Recovery is complete only if since is in the room's current epoch, at most
+// limit messages behind and still in history. A room without an epoch gets one, so every
+// position handed to a client can be checked later.
+func (b *RedisBroker) Recover(ctx context.Context, room string, since *Position, limit int) (Recovery, error) {
+	keys := []string{b.roomKey(room, "meta"), b.roomKey(room, "hist")}
+	sinceEpoch, sinceOffset := "", "0"
+	if since != nil {
+		sinceEpoch, sinceOffset = since.Epoch, strconv.FormatUint(since.Offset, 10)
+	}
+	res, err := recoverScript.Exec(ctx, b.client, keys,
+		[]string{newEpoch(), b.metaTTL, sinceEpoch, sinceOffset, strconv.Itoa(limit)}).ToArray()
+	if err != nil {
+		return Recovery{}, fmt.Errorf("broker: recover room %s: %w", room, err)
+	}
+	if len(res) != 3 {
+		return Recovery{}, fmt.Errorf("broker: recover script returned %d values", len(res))
+	}
+	epoch, err1 := res[0].ToString()
+	topStr, err2 := res[1].ToString()
+	hist, err3 := res[2].AsXRangeSlices()
+	top, err4 := strconv.ParseUint(topStr, 10, 64)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return Recovery{}, fmt.Errorf("broker: recover room %s: malformed reply: %w", room, err)
+	}
+	rec := Recovery{Top: Position{Epoch: epoch, Offset: top}}
+	if since == nil {
+		return rec, nil
+	}
+	if since.Epoch != epoch || since.Offset > top {
+		return rec, nil
+	}
+	if since.Offset == top {
+		rec.Complete = true
+		return rec, nil
+	}
+	rec.Entries = make([]Entry, 0, len(hist))
+	next := since.Offset + 1
+	for _, h := range hist {
+		off, ok := historyOffset(h.ID)
+		if !ok || off != next {
+			// Trimmed or damaged history: what is there may not be all there was.
+			return Recovery{Top: rec.Top}, nil
+		}
+		rec.Entries = append(rec.Entries, Entry{Kind: KindMessage, Room: room, Pos: Position{Epoch: epoch, Offset: off}, Data: field(h.FieldValues, "d")})
+		next++
+	}
+	if next != top+1 {
+		return Recovery{Top: rec.Top}, nil
+	}
+	rec.Complete = true
+	return rec, nil
+}
+
+// historyOffset parses a history entry id "<offset>-0".
+func historyOffset(id string) (uint64, bool) {
+	off, ok := strings.CutSuffix(id, "-0")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(off, 10, 64)
+	return n, err == nil
+}
+
+func field(fvs []rueidis.XRangeFieldValue, name string) []byte {
+	for _, fv := range fvs {
+		if fv.Field == name {
+			return []byte(fv.Value)
 		}
 	}
 	return nil
 }
 
-// lastID returns the id of the newest entry of a stream, or "0-0" if it is empty.
-func (b *RedisBroker) lastID(ctx context.Context, key string) (string, error) {
-	res, err := b.client.Do(ctx, b.client.B().Xrevrange().Key(key).End("+").Start("-").Count(1).Build()).AsXRange()
-	if err != nil {
-		return "", fmt.Errorf("broker: XREVRANGE %s: %w", key, err)
+// PublishEvent appends an event without a position (typing) to the room's shard stream.
+func (b *RedisBroker) PublishEvent(ctx context.Context, room string, kind Kind, data []byte) error {
+	cmd := b.client.B().Xadd().Key(b.streamKey(b.shardOf(room))).Maxlen().Almost().Threshold(b.streamMaxLen).
+		Id("*").FieldValue().FieldValue("k", string(kind)).FieldValue("r", room).FieldValue("d", rueidis.BinaryString(data)).Build()
+	if err := b.client.Do(ctx, cmd).Error(); err != nil {
+		return fmt.Errorf("broker: publish event to room %s: %w", room, err)
 	}
-	if len(res) == 0 {
-		return "0-0", nil
-	}
-	return res[0].ID, nil
-}
-
-// Since returns room's entries after pos, in order, up to limit. complete is false when
-// the stream no longer reaches back to pos (it was trimmed), so some entries may be gone.
-func (b *RedisBroker) Since(ctx context.Context, room, pos string, limit int) (entries []Entry, complete bool, err error) {
-	key := b.streamKey(b.shardOf(room))
-	first, err := b.client.Do(ctx, b.client.B().Xrange().Key(key).Start("-").End("+").Count(1).Build()).AsXRange()
-	if err != nil {
-		return nil, false, fmt.Errorf("broker: XRANGE %s: %w", key, err)
-	}
-	complete = len(first) == 0 || !idLess(pos, first[0].ID) || pos == first[0].ID
-	start := "(" + pos
-	for len(entries) < limit {
-		page, err := b.client.Do(ctx, b.client.B().Xrange().Key(key).Start(start).End("+").Count(1000).Build()).AsXRange()
-		if err != nil {
-			return nil, false, fmt.Errorf("broker: XRANGE %s: %w", key, err)
-		}
-		for _, e := range page {
-			if e.FieldValues[fieldRoom] == room {
-				entries = append(entries, Entry{Pos: e.ID, Data: []byte(e.FieldValues[fieldData])})
-			}
-		}
-		if len(page) < 1000 {
-			return entries, complete, nil
-		}
-		start = "(" + page[len(page)-1].ID
-	}
-	return entries, false, nil
+	return nil
 }
 
 // Ping checks that Redis answers.
 func (b *RedisBroker) Ping(ctx context.Context) error {
-	return b.client.Do(ctx, b.client.B().Ping().Build()).Error()
+	if err := b.client.Do(ctx, b.client.B().Ping().Build()).Error(); err != nil {
+		return fmt.Errorf("broker: ping: %w", err)
+	}
+	return nil
 }
 
-// idLess compares two stream ids ("ms-seq").
-func idLess(a, b string) bool {
-	am, as := splitID(a)
-	bm, bs := splitID(b)
-	if am != bm {
-		return am < bm
-	}
-	return as < bs
+// newEpoch returns a random epoch. It only matters when a room's meta is created, but it
+// must differ from every earlier epoch of that room, so it is random rather than derived.
+func newEpoch() string {
+	return strconv.FormatUint(rand.Uint64(), 36)
 }
 
-func splitID(id string) (ms, seq uint64) {
-	for i := 0; i < len(id); i++ {
-		if id[i] == '-' {
-			ms, _ = strconv.ParseUint(id[:i], 10, 64)
-			seq, _ = strconv.ParseUint(id[i+1:], 10, 64)
-			return ms, seq
-		}
-	}
-	ms, _ = strconv.ParseUint(id, 10, 64)
-	return ms, 0
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
+func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }

@@ -1,17 +1,55 @@
-// Package broker moves accepted messages between realtime instances. RedisBroker appends
-// each message to one of several Redis streams (a shard chosen by room), reads every shard
-// with XREAD BLOCK, and hands entries to a Dispatcher; the stream entry id is the message's
-// position in its room, which clients resume from. Redis Pub/Sub is not used: streams keep
-// a bounded window of history that makes recovery possible.
+// Package broker moves accepted messages, presence and typing events between realtime
+// instances over Redis Streams, and keeps what recovery needs.
+//
+// Every room belongs to one of a configurable number of shards (a hash of the room id).
+// Each shard has one stream that every instance reads with XREAD BLOCK; the braces in the
+// key names ("{stream.N}") put a shard and all keys of its rooms in one Redis Cluster hash
+// slot, so one Lua script may touch all of them and the shards spread over a cluster.
+//
+// Per room the broker keeps, in the shard's slot:
+//   - a meta hash with the room's epoch (a random id set when the meta is created) and its
+//     last offset (a counter from 1);
+//   - a history stream whose entry ids are "<offset>-0", bounded by count and idle time,
+//     which is what a rejoining client recovers from with one XRANGE;
+//   - per client message id, a dedup key (the message id, and once published its position)
+//     and a short lease held by the instance currently sending it.
+//
+// Publishing a message is one Lua script: check the dedup key, bump the offset, append to
+// the room history and the shard stream, record the position in the dedup key. The room's
+// order is therefore the offset order, the same for every reader. If Redis loses the meta
+// (restart without persistence, eviction), the next publish or join creates a new epoch,
+// and positions of the old epoch are reported as not recoverable, never silently skipped.
+// Redis Pub/Sub is not used.
 package broker
 
-// Dispatcher receives every entry read from the streams, in stream order per shard.
+// Dispatcher receives every entry read from the shard streams, in stream order per shard
+// (so in offset order per room), from one goroutine per shard.
 type Dispatcher interface {
-	Dispatch(room, pos string, data []byte)
+	Dispatch(e Entry)
 }
 
-// Entry is one message read back from a room's history.
+// Kind says what an entry carries.
+type Kind byte
+
+// Entry kinds. The byte values are what the stream stores.
+const (
+	KindMessage       Kind = 'm' // a chat message (event.Message protobuf); has a position
+	KindPresenceJoin  Kind = 'j' // a client joined the room (encoded protocol.Client)
+	KindPresenceLeave Kind = 'l' // a client left or expired (encoded protocol.Client)
+	KindTyping        Kind = 't' // a client is typing (encoded protocol.Client)
+)
+
+// Position is a place in a room's message sequence.
+type Position struct {
+	Epoch  string
+	Offset uint64
+}
+
+// Entry is one item read from a shard stream or a room's history.
 type Entry struct {
-	Pos  string
+	Kind Kind
+	Room string
+	// Pos is set for messages.
+	Pos  Position
 	Data []byte
 }

@@ -1,11 +1,9 @@
-// Package node is the core of one realtime instance: it accepts a message from a member,
-// makes it durable in Kafka, publishes it to the room through the broker exactly once per
-// client message id, and delivers what the broker reads to local subscribers.
 package node
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,7 +12,8 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/event"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/broker"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/hub"
-	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
+	"github.com/quickchat-go/quickchat/services/realtime/internal/metrics"
+	"github.com/quickchat-go/quickchat/services/realtime/internal/producer"
 )
 
 // Producer makes a record durable.
@@ -22,33 +21,64 @@ type Producer interface {
 	Produce(ctx context.Context, key string, value []byte) error
 }
 
-// Broker publishes to rooms across instances.
+// Broker publishes messages to rooms across instances and reads back their history.
 type Broker interface {
-	Reserve(ctx context.Context, room, sender, clientMsgID, id string, ttl time.Duration) (broker.Reservation, error)
-	Publish(ctx context.Context, room, sender, clientMsgID, id string, data []byte, ttl time.Duration) (pos string, fresh bool, err error)
-	Since(ctx context.Context, room, pos string, limit int) ([]broker.Entry, bool, error)
+	Reserve(ctx context.Context, k broker.DedupKey, id, owner string, ttl, lease time.Duration) (broker.Reservation, error)
+	Release(ctx context.Context, k broker.DedupKey, owner string) error
+	Publish(ctx context.Context, k broker.DedupKey, id string, data []byte, ttl time.Duration) (broker.Position, bool, error)
+	Recover(ctx context.Context, room string, since *broker.Position, limit int) (broker.Recovery, error)
+	PublishEvent(ctx context.Context, room string, kind broker.Kind, data []byte) error
 }
+
+// PresenceStore keeps who is in which room across instances.
+type PresenceStore interface {
+	AddPresence(ctx context.Context, room, clientID string, client []byte, ttl time.Duration) error
+	RemovePresence(ctx context.Context, room, clientID string) error
+	RefreshPresence(ctx context.Context, rooms map[string][]broker.PresenceClient, ttl time.Duration) error
+	Presence(ctx context.Context, room string, limit int) ([][]byte, error)
+}
+
+var (
+	_ Producer          = (*producer.KafkaProducer)(nil)
+	_ Broker            = (*broker.RedisBroker)(nil)
+	_ PresenceStore     = (*broker.RedisBroker)(nil)
+	_ broker.Dispatcher = (*Node)(nil)
+)
 
 // Config tunes a Node.
 type Config struct {
 	// DedupTTL is how long a client message id is remembered.
 	DedupTTL time.Duration
-	// SendTimeout bounds producing and publishing one message.
+	// SendTimeout bounds producing and publishing one message; it is also the lease an
+	// attempt holds on its client message id.
 	SendTimeout time.Duration
+	// RecoverLimit caps how many missed messages one join replays.
+	RecoverLimit int
+	// PresenceTTL is how long a presence entry outlives its last refresh.
+	PresenceTTL time.Duration
+	// PresenceLimit caps the clients one presence reply lists.
+	PresenceLimit int
+	// TypingTTL is how long clients show a typing indicator after the last typing event.
+	TypingTTL time.Duration
 }
 
 // Node ties the hub, the broker and the producer together.
 type Node struct {
 	hub      *hub.Hub
 	broker   Broker
+	presence PresenceStore
 	producer Producer
 	cfg      Config
+	metrics  *metrics.Metrics
 	log      *zap.Logger
+
+	local localPresence
 }
 
 // New returns a Node.
-func New(h *hub.Hub, b Broker, p Producer, cfg Config, log *zap.Logger) *Node {
-	return &Node{hub: h, broker: b, producer: p, cfg: cfg, log: log}
+func New(h *hub.Hub, b Broker, ps PresenceStore, p Producer, cfg Config, m *metrics.Metrics, log *zap.Logger) *Node {
+	return &Node{hub: h, broker: b, presence: ps, producer: p, cfg: cfg, metrics: m, log: log,
+		local: localPresence{rooms: make(map[string]map[string][]byte)}}
 }
 
 // Hub returns the local registry.
@@ -61,43 +91,105 @@ type Sender struct {
 	GroupID  string
 }
 
-// ErrUnavailable wraps failures of Kafka or Redis; the client should retry with the same
+// Accepted describes an accepted message.
+type Accepted struct {
+	ID  string
+	Pos broker.Position
+	// Duplicate is true when an earlier attempt with the same client message id had
+	// already published the message; nothing new was sent.
+	Duplicate bool
+}
+
+// ErrUnavailable marks failures of Kafka or Redis; the client should retry with the same
 // client message id.
 var ErrUnavailable = errors.New("node: message not accepted, retry")
 
-// Send accepts body from sender and returns the message id and its room position once the
-// message is durable in Kafka and published. A retry with the same clientMsgID returns the
-// original id and position without publishing again.
-func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (id, pos string, err error) {
+// Send accepts body from s once it is durable in Kafka and published to the room. A retry
+// with the same clientMsgID, on any instance, returns the original id and position and
+// publishes nothing; a retry while another attempt is in flight waits for it.
+func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Accepted, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.SendTimeout)
 	defer cancel()
 	newID, err := event.NewID()
 	if err != nil {
-		return "", "", err
+		return Accepted{}, err
 	}
-	res, err := n.broker.Reserve(ctx, s.GroupID, s.MemberID, clientMsgID, newID.String(), n.cfg.DedupTTL)
+	owner := newID.String()
+	k := broker.DedupKey{Room: s.GroupID, Sender: s.MemberID, ClientMsgID: clientMsgID}
+	res, err := n.reserve(ctx, k, owner)
 	if err != nil {
-		return "", "", errors.Join(ErrUnavailable, err)
+		n.metrics.Sends.WithLabelValues("failed").Inc()
+		return Accepted{}, errors.Join(ErrUnavailable, err)
 	}
-	if res.Pos != "" {
-		return res.ID, res.Pos, nil // already published by an earlier attempt
+	if res.State == broker.Done {
+		n.metrics.Sends.WithLabelValues("duplicate").Inc()
+		return Accepted{ID: res.ID, Pos: res.Pos, Duplicate: true}, nil
 	}
 	msg := &event.Message{
 		Id: res.ID, GroupId: s.GroupID, SenderId: s.MemberID, SenderName: s.Name,
 		ClientMsgId: clientMsgID, Body: body, CreatedAtUnixMs: createdAt(res.ID),
 	}
 	data, err := event.Encode(msg)
+	if err == nil {
+		err = event.Validate(msg)
+	}
 	if err != nil {
-		return "", "", err
+		n.release(k, owner)
+		n.metrics.Sends.WithLabelValues("failed").Inc()
+		return Accepted{}, fmt.Errorf("node: message from %s: %w", s.MemberID, err)
 	}
-	if err := n.producer.Produce(ctx, s.GroupID, data); err != nil {
-		return "", "", errors.Join(ErrUnavailable, err)
-	}
-	pos, _, err = n.broker.Publish(ctx, s.GroupID, s.MemberID, clientMsgID, res.ID, data, n.cfg.DedupTTL)
+	start := time.Now()
+	err = n.producer.Produce(ctx, s.GroupID, data)
+	n.metrics.ProduceSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return "", "", errors.Join(ErrUnavailable, err)
+		n.release(k, owner)
+		n.metrics.Sends.WithLabelValues("failed").Inc()
+		return Accepted{}, errors.Join(ErrUnavailable, err)
 	}
-	return res.ID, pos, nil
+	// Kafka has it now. If publishing fails the client retries with the same id: the
+	// record is produced again with the same message id (the persister stores it once)
+	// and published then.
+	pos, fresh, err := n.broker.Publish(ctx, k, res.ID, data, n.cfg.DedupTTL)
+	if err != nil {
+		n.release(k, owner)
+		n.metrics.Sends.WithLabelValues("failed").Inc()
+		return Accepted{}, errors.Join(ErrUnavailable, err)
+	}
+	if fresh {
+		n.metrics.Sends.WithLabelValues("accepted").Inc()
+	} else {
+		n.metrics.Sends.WithLabelValues("duplicate").Inc()
+	}
+	return Accepted{ID: res.ID, Pos: pos, Duplicate: !fresh}, nil
+}
+
+// reserve claims the client message id, waiting while another attempt holds it.
+func (n *Node) reserve(ctx context.Context, k broker.DedupKey, owner string) (broker.Reservation, error) {
+	wait := 5 * time.Millisecond
+	for {
+		res, err := n.broker.Reserve(ctx, k, owner, owner, n.cfg.DedupTTL, n.cfg.SendTimeout)
+		if err != nil || res.State != broker.Pending {
+			return res, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return broker.Reservation{}, fmt.Errorf("node: wait for the earlier attempt of %s: %w", k.ClientMsgID, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// release gives up the lease of a failed attempt; it must work even when the send's own
+// context has run out.
+func (n *Node) release(k broker.DedupKey, owner string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := n.broker.Release(ctx, k, owner); err != nil {
+		n.log.Warn("release of a failed send's lease failed; a retry waits for it to run out", zap.Error(err))
+	}
 }
 
 // createdAt derives the acceptance time from the UUIDv7 so a retry that reuses an id also
@@ -109,50 +201,4 @@ func createdAt(id string) int64 {
 	}
 	sec, nsec := u.Time().UnixTime()
 	return time.Unix(sec, nsec).UnixMilli()
-}
-
-// Dispatch implements broker.Dispatcher: it encodes the frame once and hands the same bytes
-// to every local subscriber of the room.
-func (n *Node) Dispatch(room, pos string, data []byte) {
-	if !n.hub.HasSubscribers(room) {
-		return
-	}
-	frame, err := messageFrame(pos, data)
-	if err != nil {
-		n.log.Error("undecodable stream entry skipped", zap.String("room", room), zap.String("pos", pos), zap.Error(err))
-		return
-	}
-	n.hub.Broadcast(room, frame)
-}
-
-// Recover returns the frames of room after pos and whether nothing is missing.
-func (n *Node) Recover(ctx context.Context, room, pos string, limit int) ([][]byte, bool, error) {
-	entries, complete, err := n.broker.Since(ctx, room, pos, limit)
-	if err != nil {
-		return nil, false, errors.Join(ErrUnavailable, err)
-	}
-	frames := make([][]byte, 0, len(entries))
-	for _, e := range entries {
-		f, err := messageFrame(e.Pos, e.Data)
-		if err != nil {
-			complete = false
-			continue
-		}
-		frames = append(frames, f)
-	}
-	return frames, complete, nil
-}
-
-func messageFrame(pos string, data []byte) ([]byte, error) {
-	m, err := event.Decode(data)
-	if err != nil {
-		return nil, err
-	}
-	return protocol.Encode(protocol.ServerFrame{
-		Type: protocol.TypeMessage, GroupID: m.GetGroupId(), Pos: pos,
-		Message: &protocol.Message{
-			ID: m.GetId(), GroupID: m.GetGroupId(), SenderID: m.GetSenderId(), SenderName: m.GetSenderName(),
-			ClientMsgID: m.GetClientMsgId(), Body: m.GetBody(), CreatedAt: m.GetCreatedAtUnixMs(),
-		},
-	}), nil
 }

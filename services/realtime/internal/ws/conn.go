@@ -1,179 +1,280 @@
 package ws
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 
-	"github.com/quickchat-go/quickchat/pkg/apperr"
-	"github.com/quickchat-go/quickchat/pkg/token"
-	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
 )
 
-// conn is one WebSocket connection. Only the reader goroutine touches rooms; only the
-// writer goroutine writes to the socket.
+// conn is one WebSocket connection. Only the reader goroutine (run) touches rooms and the
+// limiter; only the writer goroutine writes to the socket.
 type conn struct {
 	h     *Handler
 	ws    *websocket.Conn
-	out   chan []byte
-	rooms map[string]node.Sender
+	id    string // client id, unique per connection
+	ip    string
+	q     queue
+	rooms map[string]*sub
 
-	closeOnce sync.Once
-	closed    chan struct{}
-	inflight  sync.WaitGroup
+	limiter bucket
+
+	// writeStart is when the write in progress began (UnixNano), 0 when none is.
+	writeStart atomic.Int64
+	pingDue    atomic.Bool
+
+	dead     chan struct{} // closed when the connection is being torn down
+	deadOnce sync.Once
+	ended    chan struct{} // closed when run has cleaned up
+
+	sendMu   sync.Mutex
+	sending  bool
+	draining bool
+	idle     chan struct{} // closed when the send in flight ends, if drain waits for it
 }
 
-func newConn(h *Handler, ws *websocket.Conn) *conn {
-	return &conn{h: h, ws: ws, out: make(chan []byte, h.cfg.SendQueue), rooms: map[string]node.Sender{}, closed: make(chan struct{})}
-}
-
-// Send implements hub.Subscriber. It never blocks: a full queue means the client is not
-// reading, and it is disconnected rather than allowed to hold anyone up.
-func (c *conn) Send(frame []byte) {
-	select {
-	case c.out <- frame:
-	case <-c.closed:
-	default:
-		c.close(protocol.CloseSlowConsumer, "send queue full: client too slow")
+func newConn(h *Handler, ws *websocket.Conn, ip string) *conn {
+	return &conn{
+		h: h, ws: ws, id: uuid.NewString(), ip: ip,
+		q: newQueue(h.cfg.SendQueue), rooms: make(map[string]*sub),
+		dead: make(chan struct{}), ended: make(chan struct{}),
 	}
 }
 
-func (c *conn) close(code websocket.StatusCode, reason string) {
-	c.closeOnce.Do(func() {
-		close(c.closed)
-		go func() { _ = c.ws.Close(code, reason) }()
-	})
-}
+var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (c *conn) run(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go c.writeLoop(ctx)
-	defer func() {
-		for room := range c.rooms {
-			c.h.node.Hub().Unsubscribe(room, c)
-		}
-		c.close(websocket.StatusNormalClosure, "")
-	}()
+	defer close(c.ended)
+	go c.writeLoop()
+	defer c.cleanup()
 	for {
-		typ, data, err := c.ws.Read(ctx)
+		typ, r, err := c.ws.Reader(ctx)
 		if err != nil {
-			if st := websocket.CloseStatus(err); st == -1 && !errors.Is(err, context.Canceled) {
-				c.h.log.Debug("read ended", zap.Error(err))
-			}
+			c.readEnded(err)
+			return
+		}
+		buf := readBufs.Get().(*bytes.Buffer)
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			readBufs.Put(buf)
+			c.readEnded(err)
 			return
 		}
 		if typ != websocket.MessageText {
-			c.reply(protocol.ErrorFrame("", &protocol.Error{Code: protocol.ErrBadFrame, Message: "frames must be JSON text"}))
+			readBufs.Put(buf)
+			c.h.framesIn["invalid"].Inc()
+			c.replyError("", "", &protocol.Error{Code: protocol.ErrBadFrame, Message: "frames must be JSON text frames"})
 			continue
 		}
-		f, perr := protocol.Decode(data, c.h.cfg.Limits)
+		// Decode copies what it keeps, so the buffer can go back at once.
+		f, perr := protocol.Decode(buf.Bytes(), c.h.cfg.Limits)
+		if buf.Cap() <= 64<<10 {
+			readBufs.Put(buf)
+		}
 		if perr != nil {
-			c.reply(protocol.ErrorFrame(f.Ref, perr))
+			c.h.framesIn["invalid"].Inc()
+			c.replyError(f.Ref, f.GroupID, perr)
+			continue
+		}
+		c.h.framesIn[f.Type].Inc()
+		if !c.limiter.allow(time.Now(), c.h.cfg.FrameRate, float64(c.h.cfg.FrameBurst)) {
+			c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrRateLimited, Message: "too many frames; this one was dropped"})
 			continue
 		}
 		c.handle(ctx, f)
 	}
 }
 
-func (c *conn) writeLoop(ctx context.Context) {
+func (c *conn) readEnded(err error) {
+	if websocket.CloseStatus(err) == -1 && !errors.Is(err, context.Canceled) {
+		c.h.log.Debug("connection read ended", zap.String("client", c.id), zap.Error(err))
+	}
+}
+
+// cleanup leaves every room (with presence leave events) and tears the connection down.
+func (c *conn) cleanup() {
+	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.OpTimeout)
+	defer cancel()
+	for room, s := range c.rooms {
+		c.h.node.Hub().Unsubscribe(room, s)
+		if err := c.h.node.Exit(ctx, room, c.id); err != nil {
+			c.h.log.Warn("presence removal failed; the entry will expire", zap.String("room", room), zap.Error(err))
+		}
+	}
+	c.abort(websocket.StatusNormalClosure, "")
+}
+
+// abort tears the connection down without waiting for queued frames. It never blocks, so
+// it may be called from a hub broadcast.
+func (c *conn) abort(code websocket.StatusCode, reason string) {
+	c.deadOnce.Do(func() {
+		close(c.dead)
+		if code == protocol.CloseSlowConsumer {
+			c.h.metrics.SlowClientCloses.Inc()
+			c.h.log.Info("closing slow client", zap.String("client", c.id), zap.String("ip", c.ip), zap.String("reason", reason))
+		}
+		// The close handshake may wait for a stalled writer; do not make the caller wait.
+		go func() { _ = c.ws.Close(code, reason) }()
+	})
+}
+
+// push queues a frame for the client, closing the connection if its queue is full.
+func (c *conn) push(frame []byte) {
+	if !c.q.push(frame) {
+		c.abort(protocol.CloseSlowConsumer, "send queue full: client too slow")
+		return
+	}
+	c.h.metrics.FramesOut.Inc()
+}
+
+// pushWait queues a frame, waiting while the queue is half full so live frames keep room.
+// It is for the reader goroutine (replays); it reports false when the connection is going.
+func (c *conn) pushWait(frame []byte) bool {
+	var timeout <-chan time.Time
+	for {
+		pushed, closing := c.q.tryPushHalf(frame)
+		if pushed {
+			c.h.metrics.FramesOut.Inc()
+			return true
+		}
+		if closing {
+			return false
+		}
+		if timeout == nil {
+			t := time.NewTimer(c.h.cfg.WriteTimeout)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-c.q.space:
+		case <-c.dead:
+			return false
+		case <-timeout:
+			c.abort(protocol.CloseSlowConsumer, "replay not read in time: client too slow")
+			return false
+		}
+	}
+}
+
+func (c *conn) replyError(ref, groupID string, e *protocol.Error) {
+	c.h.metrics.ErrorsSent.WithLabelValues(e.Code).Inc()
+	c.push(protocol.ErrorFrame(ref, groupID, e))
+}
+
+func (c *conn) requestPing() {
+	c.pingDue.Store(true)
+	signal(c.q.wake)
+}
+
+// writeLoop is the only writer of the socket.
+func (c *conn) writeLoop() {
+	var spare [][]byte
 	for {
 		select {
-		case <-c.closed:
+		case <-c.dead:
 			return
-		case frame := <-c.out:
-			wctx, cancel := context.WithTimeout(ctx, c.h.cfg.WriteTimeout)
-			err := c.ws.Write(wctx, websocket.MessageText, frame)
-			cancel()
-			if err != nil {
-				c.close(protocol.CloseSlowConsumer, "write timed out")
+		case <-c.q.wake:
+		}
+		for {
+			if c.pingDue.Swap(false) && !c.ping() {
 				return
+			}
+			frames, closing := c.q.take(spare)
+			for i, f := range frames {
+				if !c.write(f) {
+					return
+				}
+				frames[i] = nil // let the frame be collected
+			}
+			// Keep a small spare slice; drop a big one so an idle connection stays small.
+			spare = frames
+			if cap(spare) > 64 {
+				spare = nil
+			}
+			if closing {
+				c.deadOnce.Do(func() { close(c.dead) })
+				_ = c.ws.Close(protocol.CloseReconnect, "server shutting down: reconnect")
+				return
+			}
+			if len(frames) == 0 {
+				break
 			}
 		}
 	}
 }
 
-// reply queues a direct answer to this client.
-func (c *conn) reply(frame []byte) { c.Send(frame) }
-
-func (c *conn) handle(ctx context.Context, f protocol.ClientFrame) {
-	switch f.Type {
-	case protocol.TypePing:
-		c.reply(protocol.Encode(protocol.ServerFrame{Type: protocol.TypePong, Ref: f.Ref}))
-	case protocol.TypeJoin:
-		c.join(ctx, f)
-	case protocol.TypeLeave:
-		if _, ok := c.rooms[f.GroupID]; !ok {
-			c.reply(protocol.ErrorFrame(f.Ref, &protocol.Error{Code: protocol.ErrNotJoined, Message: "not joined to this room"}))
-			return
-		}
-		delete(c.rooms, f.GroupID)
-		c.h.node.Hub().Unsubscribe(f.GroupID, c)
-		c.reply(protocol.Encode(protocol.ServerFrame{Type: protocol.TypeLeft, Ref: f.Ref, GroupID: f.GroupID}))
-	case protocol.TypeSend:
-		c.send(ctx, f)
-	}
-}
-
-func (c *conn) join(ctx context.Context, f protocol.ClientFrame) {
-	claims, err := c.h.verifier.Verify(ctx, f.Token)
+func (c *conn) write(frame []byte) bool {
+	// No per-write context: the sweeper closes connections whose writes stall, which
+	// saves a timer per frame.
+	c.writeStart.Store(time.Now().UnixNano())
+	err := c.ws.Write(context.Background(), websocket.MessageText, frame)
+	c.writeStart.Store(0)
 	if err != nil {
-		code := protocol.ErrUnauthorized
-		if apperr.Is(err, apperr.Unavailable) {
-			code = protocol.ErrUnavailable
-		}
-		c.reply(protocol.ErrorFrame(f.Ref, &protocol.Error{Code: code, Message: apperr.MessageOf(err)}))
-		return
+		c.abort(websocket.StatusGoingAway, "write failed")
+		return false
 	}
-	if claims.Kind != token.KindMember || claims.GroupID != f.GroupID {
-		c.reply(protocol.ErrorFrame(f.Ref, &protocol.Error{Code: protocol.ErrForbidden, Message: "token does not cover this room"}))
-		return
-	}
-	c.rooms[f.GroupID] = node.Sender{MemberID: claims.Subject, Name: claims.Name, GroupID: f.GroupID}
-	c.h.node.Hub().Subscribe(f.GroupID, c)
-	c.reply(protocol.Encode(protocol.ServerFrame{Type: protocol.TypeJoined, Ref: f.Ref, GroupID: f.GroupID}))
+	return true
 }
 
-func (c *conn) send(ctx context.Context, f protocol.ClientFrame) {
-	sender, ok := c.rooms[f.GroupID]
-	if !ok {
-		c.reply(protocol.ErrorFrame(f.Ref, &protocol.Error{Code: protocol.ErrNotJoined, Message: "join the room before sending"}))
-		return
+func (c *conn) ping() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.PongTimeout)
+	defer cancel()
+	if err := c.ws.Ping(ctx); err != nil {
+		c.abort(protocol.CloseDeadPeer, "no pong: peer unresponsive")
+		return false
 	}
-	c.inflight.Add(1)
-	defer c.inflight.Done()
-	// The send outlives a client that disconnects mid-way: once started it completes, so
-	// what Kafka acknowledged is also published.
-	id, pos, err := c.h.node.Send(context.WithoutCancel(ctx), sender, f.ClientMsgID, f.Body)
-	if err != nil {
-		c.h.log.Warn("send failed", zap.String("room", f.GroupID), zap.Error(err))
-		c.reply(protocol.ErrorFrame(f.Ref, &protocol.Error{Code: protocol.ErrUnavailable, Message: "message not accepted; retry with the same client_msg_id"}))
-		return
-	}
-	c.reply(protocol.Encode(protocol.ServerFrame{Type: protocol.TypeAck, Ref: f.Ref, GroupID: f.GroupID, ID: id, Pos: pos}))
+	return true
 }
 
-// drain waits for the send in flight, lets queued frames go out, and closes with the
-// reconnect code.
+func (c *conn) beginSend() bool {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.draining {
+		return false
+	}
+	c.sending = true
+	return true
+}
+
+func (c *conn) endSend() {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	c.sending = false
+	if c.idle != nil {
+		close(c.idle)
+		c.idle = nil
+	}
+}
+
+// drain lets the send in flight finish, has the writer flush the queue and close with the
+// reconnect code, and waits for the connection to end (or cuts it when ctx is done).
 func (c *conn) drain(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { c.inflight.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
+	c.sendMu.Lock()
+	c.draining = true
+	var idle chan struct{}
+	if c.sending {
+		c.idle = make(chan struct{})
+		idle = c.idle
 	}
-	for len(c.out) > 0 && ctx.Err() == nil {
+	c.sendMu.Unlock()
+	if idle != nil {
 		select {
-		case <-c.closed:
-			return
+		case <-idle:
 		case <-ctx.Done():
-		default:
-			sleepBriefly()
 		}
 	}
-	c.close(protocol.CloseReconnect, "server restarting: reconnect")
+	c.q.closeAfterFlush()
+	select {
+	case <-c.ended:
+	case <-ctx.Done():
+		c.abort(protocol.CloseReconnect, "server shutting down: reconnect")
+	}
 }

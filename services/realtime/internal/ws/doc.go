@@ -1,5 +1,10 @@
-// Package ws is the WebSocket transport of the realtime service: it accepts connections
-// (Origin allow-list, frame size limit), authenticates room joins with member tokens, turns
-// client frames into node calls, and writes server frames from one writer goroutine per
-// connection through a bounded queue, closing clients that stop reading.
+// Package ws is the WebSocket transport of the realtime service. It accepts connections
+// (Origin allow-list, per-IP limit, frame size limit), authenticates room joins with member
+// tokens, rate-limits and decodes client frames and turns them into node calls, and writes
+// server frames through a bounded queue from one writer goroutine per connection. A client
+// that stops reading is closed rather than allowed to hold up anyone else; on shutdown every
+// client is told to reconnect elsewhere.
+//
+// Per connection there are exactly two goroutines: the HTTP handler's, which reads, and
+// the writer. Keepalive pings and write-stall checks are driven by one sweeper per Handler.
 package ws

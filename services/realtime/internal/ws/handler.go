@@ -2,75 +2,158 @@ package ws
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/token"
+	"github.com/quickchat-go/quickchat/services/realtime/internal/metrics"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
+)
+
+// Verifier checks member tokens.
+type Verifier interface {
+	Verify(ctx context.Context, raw string) (token.Claims, error)
+}
+
+var (
+	_ Verifier     = (*token.RemoteVerifier)(nil)
+	_ http.Handler = (*Handler)(nil)
 )
 
 // Config tunes the transport.
 type Config struct {
 	// OriginPatterns are the allowed browser Origins (host patterns as in
-	// websocket.AcceptOptions); requests without an Origin header (non-browsers) are allowed.
+	// websocket.AcceptOptions); requests without an Origin header (non-browsers) pass.
 	OriginPatterns []string
-	// MaxFrameBytes bounds one incoming frame.
+	// MaxFrameBytes bounds one incoming frame; a larger one closes the connection with
+	// 1009 (message too big).
 	MaxFrameBytes int64
 	// SendQueue is how many outgoing frames a connection may have queued before it is
 	// closed as a slow consumer.
 	SendQueue int
-	// WriteTimeout bounds writing one frame.
+	// WriteTimeout bounds writing one frame; a longer stall closes the connection as a
+	// slow consumer.
 	WriteTimeout time.Duration
+	// PingInterval is how often every connection is pinged; PongTimeout is how long the
+	// pong may take before the peer is taken for dead.
+	PingInterval, PongTimeout time.Duration
+	// MaxConnsPerIP bounds concurrent connections from one remote address (0: no limit).
+	MaxConnsPerIP int
+	// MaxRoomsPerConn bounds how many rooms one connection may join.
+	MaxRoomsPerConn int
+	// FrameRate and FrameBurst rate-limit client frames per connection (a token bucket).
+	FrameRate  float64
+	FrameBurst int
+	// TypingInterval is the least time between two typing events a connection publishes
+	// per room; more frequent ones are dropped silently.
+	TypingInterval time.Duration
+	// OpTimeout bounds one Redis operation done for a client frame (join, presence, typing).
+	OpTimeout time.Duration
 	// Limits bound frame contents.
 	Limits protocol.Limits
-	// RecoverLimit caps how many missed messages one join replays.
-	RecoverLimit int
 }
 
 // Handler accepts WebSocket connections.
 type Handler struct {
 	node     *node.Node
-	verifier token.Verifier
+	verifier Verifier
 	cfg      Config
+	metrics  *metrics.Metrics
 	log      *zap.Logger
+	framesIn map[string]prometheus.Counter
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
+	perIP    map[string]int
 	draining bool
 }
 
-// NewHandler returns a Handler.
-func NewHandler(n *node.Node, v token.Verifier, cfg Config, log *zap.Logger) *Handler {
-	return &Handler{node: n, verifier: v, cfg: cfg, log: log, conns: make(map[*conn]struct{})}
+// NewHandler returns a Handler. Call Run to drive keepalives and stall checks.
+func NewHandler(n *node.Node, v Verifier, cfg Config, m *metrics.Metrics, log *zap.Logger) *Handler {
+	h := &Handler{node: n, verifier: v, cfg: cfg, metrics: m, log: log,
+		conns: make(map[*conn]struct{}), perIP: make(map[string]int), framesIn: make(map[string]prometheus.Counter)}
+	// Count frames only by known types so clients cannot mint label values.
+	for _, t := range []string{protocol.TypeJoin, protocol.TypeLeave, protocol.TypeSend, protocol.TypeTyping,
+		protocol.TypePresence, protocol.TypePing, "invalid"} {
+		h.framesIn[t] = m.FramesIn.WithLabelValues(t)
+	}
+	return h
 }
 
 // ServeHTTP upgrades the request and runs the connection until it ends.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.mu.Lock()
-	draining := h.draining
-	h.mu.Unlock()
-	if draining {
-		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
+	ip := remoteIP(r)
+	switch h.admit(ip) {
+	case admitDraining:
+		http.Error(w, "server is shutting down; connect to another instance", http.StatusServiceUnavailable)
+		return
+	case admitTooMany:
+		http.Error(w, "too many connections from this address", http.StatusTooManyRequests)
 		return
 	}
-	wsc, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.OriginPatterns})
+	defer h.leaveIP(ip)
+	wsc, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		OriginPatterns:  h.cfg.OriginPatterns,
+		CompressionMode: websocket.CompressionDisabled,
+	})
 	if err != nil {
 		h.log.Debug("websocket accept failed", zap.Error(err))
-		return // Accept already wrote the HTTP error
+		return // Accept wrote the HTTP error
 	}
 	wsc.SetReadLimit(h.cfg.MaxFrameBytes)
-	c := newConn(h, wsc)
+	c := newConn(h, wsc, ip)
 	if !h.track(c) {
 		_ = wsc.Close(protocol.CloseReconnect, "server is shutting down")
 		return
 	}
 	defer h.untrack(c)
 	c.run(r.Context())
+}
+
+type admission int
+
+const (
+	admitOK admission = iota
+	admitDraining
+	admitTooMany
+)
+
+func (h *Handler) admit(ip string) admission {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.draining {
+		return admitDraining
+	}
+	if h.cfg.MaxConnsPerIP > 0 && h.perIP[ip] >= h.cfg.MaxConnsPerIP {
+		return admitTooMany
+	}
+	h.perIP[ip]++
+	return admitOK
+}
+
+func (h *Handler) leaveIP(ip string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.perIP[ip]--; h.perIP[ip] <= 0 {
+		delete(h.perIP, ip)
+	}
+}
+
+// remoteIP is the peer address of the TCP connection. Behind a proxy that is the proxy's;
+// the per-IP limit then applies per proxy and should be raised accordingly.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (h *Handler) track(c *conn) bool {
@@ -80,13 +163,15 @@ func (h *Handler) track(c *conn) bool {
 		return false
 	}
 	h.conns[c] = struct{}{}
+	h.metrics.Connections.Inc()
 	return true
 }
 
 func (h *Handler) untrack(c *conn) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	delete(h.conns, c)
-	h.mu.Unlock()
+	h.metrics.Connections.Dec()
 }
 
 // Connections returns the number of open connections.
@@ -96,8 +181,44 @@ func (h *Handler) Connections() int {
 	return len(h.conns)
 }
 
-// Drain refuses new connections and closes every open one with the reconnect close code,
-// after letting sends in flight finish, until ctx ends.
+// Run drives keepalive pings and closes connections whose writes stall, until ctx ends.
+func (h *Handler) Run(ctx context.Context) {
+	every := min(time.Second, h.cfg.WriteTimeout/2, h.cfg.PingInterval/2)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	lastPing := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			ping := now.Sub(lastPing) >= h.cfg.PingInterval
+			if ping {
+				lastPing = now
+			}
+			h.sweep(now, ping)
+		}
+	}
+}
+
+func (h *Handler) sweep(now time.Time, ping bool) {
+	stalledSince := now.Add(-h.cfg.WriteTimeout).UnixNano()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.conns {
+		if ws := c.writeStart.Load(); ws != 0 && ws < stalledSince {
+			c.abort(protocol.CloseSlowConsumer, "write stalled: client too slow")
+			continue
+		}
+		if ping {
+			c.requestPing()
+		}
+	}
+}
+
+// Drain refuses new connections, lets each connection finish the send it has in flight
+// and write what is queued, then closes it with the reconnect close code. It returns when
+// every connection has ended or ctx is done (then the rest are cut).
 func (h *Handler) Drain(ctx context.Context) {
 	h.mu.Lock()
 	h.draining = true

@@ -1,0 +1,377 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+	"go.uber.org/zap"
+
+	"github.com/quickchat-go/quickchat/pkg/devstack"
+	"github.com/quickchat-go/quickchat/pkg/devstack/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// waitFor is a hang guard, not a timing assertion: conditions here become true as soon as
+// Redis has done its work.
+const waitFor = 30 * time.Second
+
+type bundle struct {
+	client rueidis.Client
+	broker *RedisBroker
+	prefix string
+}
+
+func setup(tb testing.TB, addr string, mutate func(*RedisBrokerConfig)) bundle {
+	tb.Helper()
+	client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}, DisableCache: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(client.Close)
+	prefix := testenv.KeyPrefix(tb)
+	cfg := RedisBrokerConfig{
+		Prefix: prefix, Shards: 4, StreamMaxLen: 1000, HistorySize: 100,
+		HistoryTTL: time.Hour, MetaTTL: 2 * time.Hour, Block: 200 * time.Millisecond, ReadCount: 100,
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	b, err := NewRedisBroker(client, cfg, zap.NewNop())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bundle{client: client, broker: b, prefix: prefix}
+}
+
+func publish(tb testing.TB, b *RedisBroker, room, clientMsgID string) Position {
+	tb.Helper()
+	k := DedupKey{Room: room, Sender: "s", ClientMsgID: clientMsgID}
+	res, err := b.Reserve(context.Background(), k, "id-"+clientMsgID, "owner-"+clientMsgID, time.Hour, time.Minute)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pos, _, err := b.Publish(context.Background(), k, res.ID, []byte("data-"+clientMsgID), time.Hour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return pos
+}
+
+func TestPublishGivesEachRoomOneGaplessOrder(t *testing.T) {
+	t.Parallel()
+	b := setup(t, testenv.RedisAddr(t), nil)
+	const n = 40
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			publish(t, b.broker, "room-a", strconv.Itoa(i))
+			publish(t, b.broker, "room-b", strconv.Itoa(i))
+		}()
+	}
+	wg.Wait()
+	for _, room := range []string{"room-a", "room-b"} {
+		top, err := b.broker.Recover(context.Background(), room, nil, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := b.broker.Recover(context.Background(), room, &Position{Epoch: top.Top.Epoch, Offset: 0}, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rec.Complete || len(rec.Entries) != n || rec.Top.Offset != n {
+			t.Fatalf("%s: complete %v, %d entries, top %d; want complete, %d, %d", room, rec.Complete, len(rec.Entries), rec.Top.Offset, n, n)
+		}
+		seen := map[string]bool{}
+		for i, e := range rec.Entries {
+			if e.Pos.Offset != uint64(i+1) || e.Room != room || seen[string(e.Data)] {
+				t.Fatalf("%s: entry %d is %+v", room, i, e)
+			}
+			seen[string(e.Data)] = true
+		}
+	}
+}
+
+func TestClientMessageIDIsPublishedOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, testenv.RedisAddr(t), nil)
+	ctx := context.Background()
+	k := DedupKey{Room: "r", Sender: "s", ClientMsgID: "c1"}
+
+	first, err := b.broker.Reserve(ctx, k, "id1", "o1", time.Hour, time.Minute)
+	if err != nil || first.State != Owned || first.ID != "id1" {
+		t.Fatalf("first reserve = %+v, %v; want owned id1", first, err)
+	}
+	second, err := b.broker.Reserve(ctx, k, "id2", "o2", time.Hour, time.Minute)
+	if err != nil || second.State != Pending || second.ID != "id1" {
+		t.Fatalf("reserve while the first holds the lease = %+v, %v; want pending id1", second, err)
+	}
+	if err := b.broker.Release(ctx, k, "o2"); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := b.broker.Reserve(ctx, k, "id3", "o3", time.Hour, time.Minute); r.State != Pending {
+		t.Fatalf("another attempt's release must not free the lease; got %+v", r)
+	}
+	if err := b.broker.Release(ctx, k, "o1"); err != nil {
+		t.Fatal(err)
+	}
+	taken, err := b.broker.Reserve(ctx, k, "id4", "o4", time.Hour, time.Minute)
+	if err != nil || taken.State != Owned || taken.ID != "id1" {
+		t.Fatalf("reserve after release = %+v, %v; want owned with the first id", taken, err)
+	}
+	pos, fresh, err := b.broker.Publish(ctx, k, "id1", []byte("x"), time.Hour)
+	if err != nil || !fresh || pos.Offset != 1 {
+		t.Fatalf("publish = %+v, %v, %v", pos, fresh, err)
+	}
+	again, fresh, err := b.broker.Publish(ctx, k, "id1", []byte("x"), time.Hour)
+	if err != nil || fresh || again != pos {
+		t.Fatalf("second publish = %+v, fresh %v, %v; want %+v, not fresh", again, fresh, err, pos)
+	}
+	done, err := b.broker.Reserve(ctx, k, "id5", "o5", time.Hour, time.Minute)
+	if err != nil || done.State != Done || done.ID != "id1" || done.Pos != pos {
+		t.Fatalf("reserve after publish = %+v, %v; want done id1 at %+v", done, err, pos)
+	}
+}
+
+func TestRecoverReportsWhatItCannotGiveBack(t *testing.T) {
+	t.Parallel()
+	addr := testenv.RedisAddr(t)
+	tests := []struct {
+		name         string
+		historySize  int64
+		publish      int
+		since        func(epoch string) *Position
+		damage       func(b bundle)
+		wantComplete bool
+		wantEntries  int
+	}{
+		{"a client at the top is complete", 100, 5, func(e string) *Position { return &Position{e, 5} }, nil, true, 0},
+		{"a client a few behind gets exactly those", 100, 5, func(e string) *Position { return &Position{e, 2} }, nil, true, 3},
+		{"a client further behind than the limit is told to reload", 100, 20, func(e string) *Position { return &Position{e, 1} }, nil, false, 0},
+		{"a client before the trimmed history is told to reload", 10, 300, func(e string) *Position { return &Position{e, 250} }, nil, false, 0},
+		{"a client ahead of the room is told to reload", 100, 5, func(e string) *Position { return &Position{e, 9} }, nil, false, 0},
+		{"a client of an older epoch is told to reload", 100, 5, func(string) *Position { return &Position{"gone", 4} }, nil, false, 0},
+		{"a room whose meta was lost gets a new epoch and the client is told to reload", 100, 5,
+			func(e string) *Position { return &Position{e, 3} },
+			func(b bundle) {
+				meta := b.broker.roomKey("room", "meta")
+				if err := b.client.Do(context.Background(), b.client.B().Del().Key(meta).Build()).Error(); err != nil {
+					panic(err)
+				}
+			}, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, addr, func(c *RedisBrokerConfig) { c.HistorySize = tt.historySize })
+			for i := 0; i < tt.publish; i++ {
+				publish(t, b.broker, "room", strconv.Itoa(i))
+			}
+			top, err := b.broker.Recover(context.Background(), "room", nil, 15)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.damage != nil {
+				tt.damage(b)
+			}
+			rec, err := b.broker.Recover(context.Background(), "room", tt.since(top.Top.Epoch), 15)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Complete != tt.wantComplete || len(rec.Entries) != tt.wantEntries {
+				t.Fatalf("complete %v with %d entries, want %v with %d", rec.Complete, len(rec.Entries), tt.wantComplete, tt.wantEntries)
+			}
+			if tt.damage != nil && rec.Top.Epoch == top.Top.Epoch {
+				t.Fatal("a room that lost its meta must get a new epoch")
+			}
+		})
+	}
+}
+
+// recording collects dispatched entries.
+type recording struct {
+	mu      sync.Mutex
+	entries []Entry
+	changed chan struct{}
+}
+
+func newRecording() *recording { return &recording{changed: make(chan struct{}, 1)} }
+
+func (r *recording) Dispatch(e Entry) {
+	r.mu.Lock()
+	r.entries = append(r.entries, e)
+	r.mu.Unlock()
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+// waitUntil waits until cond holds for the recorded entries.
+func (r *recording) waitUntil(tb testing.TB, what string, cond func([]Entry) bool) []Entry {
+	tb.Helper()
+	deadline := time.After(waitFor)
+	for {
+		r.mu.Lock()
+		entries := append([]Entry(nil), r.entries...)
+		r.mu.Unlock()
+		if cond(entries) {
+			return entries
+		}
+		select {
+		case <-r.changed:
+		case <-deadline:
+			tb.Fatalf("gave up waiting for %s; have %d entries", what, len(entries))
+		}
+	}
+}
+
+func countKind(entries []Entry, k Kind) int {
+	n := 0
+	for _, e := range entries {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+func run(tb testing.TB, b *RedisBroker) *recording {
+	tb.Helper()
+	rec := newRecording()
+	if err := b.Pin(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = b.Run(ctx, rec); close(done) }()
+	tb.Cleanup(func() { cancel(); <-done })
+	return rec
+}
+
+func TestReaderDeliversEveryRoomInOrder(t *testing.T) {
+	t.Parallel()
+	b := setup(t, testenv.RedisAddr(t), nil)
+	rec := run(t, b.broker)
+	const rooms, per = 6, 15
+	for i := 0; i < per; i++ {
+		for r := 0; r < rooms; r++ {
+			publish(t, b.broker, fmt.Sprintf("room-%d", r), strconv.Itoa(i))
+		}
+	}
+	if err := b.broker.PublishEvent(context.Background(), "room-0", KindTyping, []byte("typing")); err != nil {
+		t.Fatal(err)
+	}
+	entries := rec.waitUntil(t, "every message", func(es []Entry) bool { return len(es) == rooms*per+1 })
+	last := map[string]uint64{}
+	for _, e := range entries {
+		if e.Kind == KindTyping {
+			if e.Room != "room-0" || string(e.Data) != "typing" {
+				t.Fatalf("typing event = %+v", e)
+			}
+			continue
+		}
+		if e.Pos.Offset != last[e.Room]+1 {
+			t.Fatalf("room %s: offset %d after %d", e.Room, e.Pos.Offset, last[e.Room])
+		}
+		last[e.Room] = e.Pos.Offset
+	}
+}
+
+func TestReaderCarriesOnAfterRedisLosesItsData(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv, err := devstack.StartRedis(ctx, devstack.RedisConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	b := setup(t, srv.Addr(), func(c *RedisBrokerConfig) { c.Shards = 1 })
+	rec := run(t, b.broker)
+	publish(t, b.broker, "room", "before")
+	rec.waitUntil(t, "the message before the crash", func(es []Entry) bool { return len(es) == 1 })
+
+	if err := srv.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Commands on connections the crash broke fail once; clients retry, and so do we.
+	deadline := time.Now().Add(waitFor)
+	for b.broker.Ping(ctx) != nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	// A restart that lost everything: the stream starts again from nothing.
+	if err := b.client.Do(ctx, b.client.B().Flushall().Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	pos := publish(t, b.broker, "room", "after")
+	entries := rec.waitUntil(t, "the message after the loss", func(es []Entry) bool { return len(es) == 2 })
+	if string(entries[1].Data) != "data-after" || entries[1].Pos != pos || pos.Epoch == entries[0].Pos.Epoch {
+		t.Fatalf("after the loss got %+v at %+v; want data-after in a new epoch", entries[1], pos)
+	}
+}
+
+func TestPresenceExpiresAndIsSweptOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, testenv.RedisAddr(t), nil)
+	rec := run(t, b.broker)
+	ctx := context.Background()
+	publish(t, b.broker, "room", "warmup")
+
+	if err := b.broker.AddPresence(ctx, "room", "dying", []byte(`{"client_id":"dying"}`), 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.broker.AddPresence(ctx, "room", "alive", []byte(`{"client_id":"alive"}`), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitUntil(t, "two join events", func(es []Entry) bool { return countKind(es, KindPresenceJoin) == 2 })
+	// Nobody refreshes "dying", as if its instance had died.
+	deadline := time.After(waitFor)
+	for {
+		list, err := b.broker.Presence(ctx, "room", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) == 1 && string(list[0]) == `{"client_id":"alive"}` {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("presence still lists %q", list)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	// Two instances sweep; exactly one leave event results.
+	alive := map[string][]PresenceClient{"room": {{ID: "alive", Data: []byte(`{"client_id":"alive"}`)}}}
+	for i := 0; i < 2; i++ {
+		if err := b.broker.RefreshPresence(ctx, alive, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.broker.RemovePresence(ctx, "room", "alive"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.broker.RemovePresence(ctx, "room", "alive"); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b.broker, "room", "marker") // everything before it has been read once it is
+	entries := rec.waitUntil(t, "the marker", func(es []Entry) bool { return countKind(es, KindMessage) == 2 })
+	var leaves []string
+	for _, e := range entries {
+		if e.Kind == KindPresenceLeave {
+			leaves = append(leaves, string(e.Data))
+		}
+	}
+	if len(leaves) != 2 || leaves[0] != `{"client_id":"dying"}` || leaves[1] != `{"client_id":"alive"}` {
+		t.Fatalf("leave events %q; want one for the expired client, then one for the removed one", leaves)
+	}
+}

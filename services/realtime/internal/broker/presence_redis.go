@@ -1,0 +1,156 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// Presence lives in two keys per room in the room's slot: a sorted set of client ids
+// scored by when their entry expires (Redis time, ms), and a hash of client id to the
+// encoded client. Instances refresh their clients' scores well within the TTL; an
+// instance that dies stops refreshing, its entries expire, and whichever instance sweeps
+// the room first removes them and publishes the leave events (ZREM makes that exactly
+// one). Scripts read the clock with TIME so instance clocks need not agree.
+
+const presenceNow = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+// presenceAddScript: KEYS: set, info, shard stream. ARGV: client id, client, ttl ms, room,
+// stream max len.
+var presenceAddScript = rueidis.NewLuaScriptRetryable(presenceNow + `
+local ttl = tonumber(ARGV[3])
+local added = redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ttl * 3)
+redis.call('PEXPIRE', KEYS[2], ttl * 3)
+if added == 1 then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'k', 'j', 'r', ARGV[4], 'd', ARGV[2])
+end
+return added
+`)
+
+// presenceRemoveScript: KEYS: set, info, shard stream. ARGV: client id, room, stream max len.
+var presenceRemoveScript = rueidis.NewLuaScriptRetryable(`
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
+  return 0
+end
+local info = redis.call('HGET', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+if info then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'k', 'l', 'r', ARGV[2], 'd', info)
+end
+return 1
+`)
+
+// presenceRefreshScript extends this instance's entries (re-adding any that a sweep
+// removed while we were slow, with a join event) and sweeps expired ones.
+// KEYS: set, info, shard stream. ARGV: ttl ms, room, stream max len, then pairs of
+// client id and client.
+var presenceRefreshScript = rueidis.NewLuaScriptRetryable(presenceNow + `
+local ttl = tonumber(ARGV[1])
+for i = 4, #ARGV, 2 do
+  if redis.call('ZADD', KEYS[1], now + ttl, ARGV[i]) == 1 then
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'k', 'j', 'r', ARGV[2], 'd', ARGV[i + 1])
+  end
+end
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+for _, id in ipairs(expired) do
+  redis.call('ZREM', KEYS[1], id)
+  local info = redis.call('HGET', KEYS[2], id)
+  redis.call('HDEL', KEYS[2], id)
+  if info then
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'k', 'l', 'r', ARGV[2], 'd', info)
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], ttl * 3)
+  redis.call('PEXPIRE', KEYS[2], ttl * 3)
+end
+return #expired
+`)
+
+// presenceListScript: KEYS: set, info. ARGV: limit.
+var presenceListScript = rueidis.NewLuaScriptRetryable(presenceNow + `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'LIMIT', 0, tonumber(ARGV[1]))
+if #ids == 0 then
+  return {}
+end
+return redis.call('HMGET', KEYS[2], unpack(ids))
+`)
+
+func (b *RedisBroker) presenceKeys(room string) []string {
+	return []string{b.roomKey(room, "presence"), b.roomKey(room, "presence:info"), b.streamKey(b.shardOf(room))}
+}
+
+// AddPresence records that a client is in the room until ttl from now and, if it was not
+// there, publishes a join event carrying client.
+func (b *RedisBroker) AddPresence(ctx context.Context, room, clientID string, client []byte, ttl time.Duration) error {
+	err := presenceAddScript.Exec(ctx, b.client, b.presenceKeys(room),
+		[]string{clientID, rueidis.BinaryString(client), ms(ttl), room, b.streamMaxLen}).Error()
+	if err != nil {
+		return fmt.Errorf("broker: add presence in room %s: %w", room, err)
+	}
+	return nil
+}
+
+// RemovePresence removes a client from the room and publishes its leave event.
+func (b *RedisBroker) RemovePresence(ctx context.Context, room, clientID string) error {
+	err := presenceRemoveScript.Exec(ctx, b.client, b.presenceKeys(room),
+		[]string{clientID, room, b.streamMaxLen}).Error()
+	if err != nil {
+		return fmt.Errorf("broker: remove presence in room %s: %w", room, err)
+	}
+	return nil
+}
+
+// PresenceClient is one of this instance's clients in a room.
+type PresenceClient struct {
+	ID   string
+	Data []byte
+}
+
+// RefreshPresence extends the entries of this instance's clients, per room, by ttl and
+// sweeps the expired entries of those rooms. Rooms are handled in one pipeline.
+func (b *RedisBroker) RefreshPresence(ctx context.Context, rooms map[string][]PresenceClient, ttl time.Duration) error {
+	if len(rooms) == 0 {
+		return nil
+	}
+	execs := make([]rueidis.LuaExec, 0, len(rooms))
+	for room, clients := range rooms {
+		args := make([]string, 0, 3+2*len(clients))
+		args = append(args, ms(ttl), room, b.streamMaxLen)
+		for _, c := range clients {
+			args = append(args, c.ID, rueidis.BinaryString(c.Data))
+		}
+		execs = append(execs, rueidis.LuaExec{Keys: b.presenceKeys(room), Args: args})
+	}
+	for i, res := range presenceRefreshScript.ExecMulti(ctx, b.client, execs...) {
+		if err := res.Error(); err != nil {
+			return fmt.Errorf("broker: refresh presence (%d of %d rooms): %w", i, len(execs), err)
+		}
+	}
+	return nil
+}
+
+// Presence returns the encoded clients currently in the room, at most limit.
+func (b *RedisBroker) Presence(ctx context.Context, room string, limit int) ([][]byte, error) {
+	keys := b.presenceKeys(room)[:2]
+	res, err := presenceListScript.Exec(ctx, b.client, keys, []string{strconv.Itoa(limit)}).ToArray()
+	if err != nil {
+		return nil, fmt.Errorf("broker: presence of room %s: %w", room, err)
+	}
+	out := make([][]byte, 0, len(res))
+	for _, m := range res {
+		if s, err := m.ToString(); err == nil { // nil: removed between the two reads
+			out = append(out, []byte(s))
+		}
+	}
+	return out, nil
+}

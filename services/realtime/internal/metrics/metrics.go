@@ -1,0 +1,76 @@
+// Package metrics holds the realtime service's Prometheus collectors. One Metrics is made
+// per process (per run in tests, each with its own registry) and handed to the packages
+// that update it.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Recovery outcomes, the values of the outcome label of RecoveriesTotal.
+const (
+	RecoveryComplete   = "complete"
+	RecoveryIncomplete = "incomplete"
+	RecoveryFailed     = "failed"
+)
+
+// Metrics are the realtime service's collectors.
+type Metrics struct {
+	// Connections is the number of open WebSocket connections.
+	Connections prometheus.Gauge
+	// FramesIn counts client frames by type ("invalid" for those that failed to decode).
+	FramesIn *prometheus.CounterVec
+	// FramesOut counts frames queued to clients.
+	FramesOut prometheus.Counter
+	// ErrorsSent counts error frames by code.
+	ErrorsSent *prometheus.CounterVec
+	// Sends counts send outcomes: accepted, duplicate, failed.
+	Sends *prometheus.CounterVec
+	// ProduceSeconds is how long Kafka took to acknowledge a message.
+	ProduceSeconds prometheus.Histogram
+	// DeliverSeconds is the time from accepting a message (its id's timestamp) to handing
+	// it to this instance's subscribers.
+	DeliverSeconds prometheus.Histogram
+	// SlowClientCloses counts connections closed because they did not read fast enough.
+	SlowClientCloses prometheus.Counter
+	// Recoveries counts joins that asked to recover, by outcome.
+	Recoveries *prometheus.CounterVec
+	// Resets counts reset frames sent because continuity was lost.
+	Resets prometheus.Counter
+	// GapFills counts gaps in a room's stream that were filled from history.
+	GapFills prometheus.Counter
+}
+
+// latencyBuckets cover 0.5 ms to 10 s.
+var latencyBuckets = []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}
+
+// New creates the collectors and registers them, with rooms reporting the number of rooms
+// that have local subscribers.
+func New(reg prometheus.Registerer, rooms func() float64) *Metrics {
+	m := &Metrics{
+		Connections: prometheus.NewGauge(prometheus.GaugeOpts{Name: "realtime_connections", Help: "Open WebSocket connections."}),
+		FramesIn:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_frames_in_total", Help: "Client frames received, by type."}, []string{"type"}),
+		FramesOut:   prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_frames_out_total", Help: "Frames queued to clients."}),
+		ErrorsSent:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_error_frames_total", Help: "Error frames sent, by code."}, []string{"code"}),
+		Sends:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_sends_total", Help: "Send frames handled, by outcome."}, []string{"outcome"}),
+		ProduceSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "realtime_produce_seconds", Help: "Time until Kafka acknowledged a message.", Buckets: latencyBuckets,
+		}),
+		DeliverSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "realtime_deliver_seconds", Help: "Time from accepting a message to handing it to local subscribers.", Buckets: latencyBuckets,
+		}),
+		SlowClientCloses: prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_slow_client_closes_total", Help: "Connections closed because the client did not read fast enough."}),
+		Recoveries:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_recoveries_total", Help: "Joins that asked to recover, by outcome."}, []string{"outcome"}),
+		Resets:           prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_resets_total", Help: "Reset frames sent because a client's continuity was lost."}),
+		GapFills:         prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_gap_fills_total", Help: "Gaps in a room's stream filled from history."}),
+	}
+	reg.MustRegister(m.Connections, m.FramesIn, m.FramesOut, m.ErrorsSent, m.Sends, m.ProduceSeconds,
+		m.DeliverSeconds, m.SlowClientCloses, m.Recoveries, m.Resets, m.GapFills,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "realtime_rooms", Help: "Rooms with subscribers on this instance."}, rooms))
+	return m
+}
+
+// Discard returns collectors registered nowhere, for tests.
+func Discard() *Metrics {
+	return New(prometheus.NewRegistry(), func() float64 { return 0 })
+}

@@ -1,0 +1,145 @@
+package protocol
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+var testLimits = Limits{MaxBodyBytes: 4096}
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name     string
+		frame    string
+		wantCode string // "" for a valid frame
+		wantRef  string
+	}{
+		{"a ping needs nothing else", `{"type":"ping","ref":"1"}`, "", "1"},
+		{"a join with token and position is valid", `{"type":"join","group_id":"g","token":"t","since":{"epoch":"e","offset":7}}`, "", ""},
+		{"a join without position is valid", `{"type":"join","group_id":"g","token":"t"}`, "", ""},
+		{"a send with body and client id is valid", `{"type":"send","group_id":"g","client_msg_id":"c1","body":"hi"}`, "", ""},
+		{"unknown fields are ignored", `{"type":"ping","future":true}`, "", ""},
+		{"typing and presence need only the room", `{"type":"typing","group_id":"g"}`, "", ""},
+		{"text that is not JSON is a bad frame", `hello`, ErrBadFrame, ""},
+		{"a JSON array is a bad frame", `[1,2]`, ErrBadFrame, ""},
+		{"JSON null has no type", `null`, ErrBadFrame, ""},
+		{"trailing data is a bad frame", `{"type":"ping"} {}`, ErrBadFrame, ""},
+		{"a missing type is a bad frame", `{"ref":"x"}`, ErrBadFrame, "x"},
+		{"an unknown type is reported as such", `{"type":"shout","ref":"r"}`, ErrUnknownType, "r"},
+		{"a type of the wrong JSON kind is a bad frame", `{"type":5}`, ErrBadFrame, ""},
+		{"a long ref is a bad frame and not echoed", `{"type":"ping","ref":"` + strings.Repeat("r", 65) + `"}`, ErrBadFrame, ""},
+		{"a join without token is a bad frame", `{"type":"join","group_id":"g","ref":"j"}`, ErrBadFrame, "j"},
+		{"a join without room is a bad frame", `{"type":"join","token":"t"}`, ErrBadFrame, ""},
+		{"a position without epoch is a bad frame", `{"type":"join","group_id":"g","token":"t","since":{"offset":3}}`, ErrBadFrame, ""},
+		{"a negative offset is a bad frame", `{"type":"join","group_id":"g","token":"t","since":{"epoch":"e","offset":-1}}`, ErrBadFrame, ""},
+		{"a send without client id is a bad frame", `{"type":"send","group_id":"g","body":"x"}`, ErrBadFrame, ""},
+		{"an empty body is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","body":""}`, ErrBadFrame, ""},
+		{"a blank body is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","body":" \n\t"}`, ErrBadFrame, ""},
+		{"a body with NUL is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","body":"a\u0000b"}`, ErrBadFrame, ""},
+		{"a body over the limit is too large", `{"type":"send","group_id":"g","client_msg_id":"c","body":"` + strings.Repeat("a", 4097) + `"}`, ErrTooLarge, ""},
+		{"a body at the limit is fine", `{"type":"send","group_id":"g","client_msg_id":"c","body":"` + strings.Repeat("a", 4096) + `"}`, "", ""},
+		{"a long client id is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"` + strings.Repeat("c", 129) + `","body":"x"}`, ErrBadFrame, ""},
+		{"a long room id is a bad frame", `{"type":"leave","group_id":"` + strings.Repeat("g", 65) + `"}`, ErrBadFrame, ""},
+		{"invalid UTF-8 is a bad frame", "{\"type\":\"send\",\"group_id\":\"g\",\"client_msg_id\":\"c\",\"body\":\"\xff\"}", ErrBadFrame, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := Decode([]byte(tt.frame), testLimits)
+			switch {
+			case tt.wantCode == "" && err != nil:
+				t.Fatalf("Decode = %v, want no error", err)
+			case tt.wantCode != "" && err == nil:
+				t.Fatalf("Decode succeeded, want %s", tt.wantCode)
+			case err != nil && err.Code != tt.wantCode:
+				t.Fatalf("code = %s (%s), want %s", err.Code, err.Message, tt.wantCode)
+			}
+			if f.Ref != tt.wantRef {
+				t.Fatalf("ref = %q, want %q", f.Ref, tt.wantRef)
+			}
+			if err != nil && !utf8.ValidString(err.Message) {
+				t.Fatalf("error message is not UTF-8: %q", err.Message)
+			}
+		})
+	}
+}
+
+func TestServerFramesAreValidJSONWithTheirType(t *testing.T) {
+	pos := Position{Epoch: "e1", Offset: 3}
+	yes := true
+	client := EncodeClient(Client{ClientID: "c", MemberID: "m", Name: "Ada \"the\" <b>"})
+	frames := map[string][]byte{
+		TypeJoined:        Joined("r", "g", "c", pos, &yes, 2),
+		TypeLeft:          Left("r", "g"),
+		TypeAck:           Ack("r", "g", "id", "cm", pos, true),
+		TypeMessage:       MessageFrame(pos, &Message{ID: "id", GroupID: "g", Body: "hi"}),
+		TypeReset:         Reset("g", pos),
+		TypePresence:      Presence("r", "g", [][]byte{client, []byte("{broken")}),
+		TypePresenceJoin:  PresenceEvent(TypePresenceJoin, "g", client),
+		TypePresenceLeave: PresenceEvent(TypePresenceLeave, "g", []byte("not json")),
+		TypeTyping:        Typing("g", client, 5000),
+		TypeError:         ErrorFrame("r", "g", &Error{Code: ErrForbidden, Message: "no"}),
+		TypePong:          Pong("r"),
+	}
+	for typ, b := range frames {
+		var v map[string]any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatalf("%s frame is not JSON: %v: %s", typ, err, b)
+		}
+		if v["type"] != typ {
+			t.Fatalf("%s frame has type %v", typ, v["type"])
+		}
+	}
+	var p struct{ Clients []Client }
+	if err := json.Unmarshal(frames[TypePresence], &p); err != nil || len(p.Clients) != 1 || p.Clients[0].Name != `Ada "the" <b>` {
+		t.Fatalf("presence reply kept %+v (%v); want only the valid client", p.Clients, err)
+	}
+	var j struct {
+		Offset    uint64
+		Recovered *bool
+		Missed    *int
+	}
+	if err := json.Unmarshal(Joined("", "g", "c", Position{Epoch: "e"}, nil, 0), &j); err != nil || j.Recovered != nil || j.Missed != nil {
+		t.Fatalf("joined without recovery = %+v (%v); want no recovered and missed fields", j, err)
+	}
+}
+
+// FuzzDecode checks that no input panics the decoder and that whatever it accepts
+// satisfies the limits the rest of the server relies on. Seeds are in testdata/fuzz.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"type":"send","group_id":"g","client_msg_id":"c","body":"hi"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fr, err := Decode(data, testLimits)
+		if len(fr.Ref) > MaxRefBytes {
+			t.Fatalf("ref of %d bytes returned", len(fr.Ref))
+		}
+		if err != nil {
+			if err.Code == "" || !utf8.ValidString(err.Message) {
+				t.Fatalf("malformed error %+v", err)
+			}
+			_ = ErrorFrame(fr.Ref, fr.GroupID, err) // must encode without panicking
+			return
+		}
+		switch fr.Type {
+		case TypePing:
+			return
+		case TypeJoin, TypeLeave, TypeSend, TypeTyping, TypePresence:
+		default:
+			t.Fatalf("accepted unknown type %q", fr.Type)
+		}
+		if fr.GroupID == "" || len(fr.GroupID) > MaxGroupIDBytes {
+			t.Fatalf("accepted group_id %q", fr.GroupID)
+		}
+		if fr.Type == TypeJoin && (fr.Token == "" || len(fr.Token) > MaxTokenBytes ||
+			fr.Since != nil && (fr.Since.Epoch == "" || len(fr.Since.Epoch) > MaxEpochBytes)) {
+			t.Fatalf("accepted join %+v", fr)
+		}
+		if fr.Type == TypeSend {
+			if strings.TrimSpace(fr.Body) == "" || len(fr.Body) > testLimits.MaxBodyBytes || !utf8.ValidString(fr.Body) ||
+				strings.ContainsRune(fr.Body, 0) || fr.ClientMsgID == "" || len(fr.ClientMsgID) > MaxClientIDBytes {
+				t.Fatalf("accepted send %+v", fr)
+			}
+		}
+	})
+}

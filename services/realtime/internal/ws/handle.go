@@ -1,0 +1,180 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/quickchat-go/quickchat/pkg/apperr"
+	"github.com/quickchat-go/quickchat/pkg/token"
+	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
+	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
+)
+
+func (c *conn) handle(ctx context.Context, f protocol.ClientFrame) {
+	switch f.Type {
+	case protocol.TypePing:
+		c.push(protocol.Pong(f.Ref))
+	case protocol.TypeJoin:
+		c.join(ctx, f)
+	case protocol.TypeLeave:
+		c.leave(ctx, f)
+	case protocol.TypeSend:
+		c.send(ctx, f)
+	case protocol.TypeTyping:
+		c.typing(ctx, f)
+	case protocol.TypePresence:
+		c.presence(ctx, f)
+	}
+}
+
+// joined returns the room's subscription, or replies not_joined.
+func (c *conn) joined(f protocol.ClientFrame) (*sub, bool) {
+	s, ok := c.rooms[f.GroupID]
+	if !ok {
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrNotJoined, Message: "join the room first"})
+	}
+	return s, ok
+}
+
+// join checks the member token, subscribes, and replies with the room's position and, if
+// asked, the messages missed since the given one. The socket is subscribed before the
+// position is read, and live frames are held back until the replay is out, so nothing
+// published around the join is lost, duplicated or reordered.
+func (c *conn) join(ctx context.Context, f protocol.ClientFrame) {
+	claims, err := c.h.verifier.Verify(ctx, f.Token)
+	if err != nil {
+		code := protocol.ErrUnauthorized
+		if apperr.Is(err, apperr.Unavailable) {
+			code = protocol.ErrUnavailable
+		}
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: code, Message: apperr.MessageOf(err)})
+		return
+	}
+	if claims.Kind != token.KindMember || claims.GroupID != f.GroupID {
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrForbidden, Message: "the token is not a member token for this room"})
+		return
+	}
+	if _, ok := c.rooms[f.GroupID]; ok {
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrAlreadyJoined, Message: "already joined; leave first to rejoin"})
+		return
+	}
+	if len(c.rooms) >= c.h.cfg.MaxRoomsPerConn {
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrTooManyRooms, Message: "this connection is in as many rooms as it may be"})
+		return
+	}
+	room := f.GroupID
+	s := &sub{
+		c: c, room: room, recovering: true,
+		sender: node.Sender{MemberID: claims.Subject, Name: claims.Name, GroupID: room},
+		client: protocol.EncodeClient(protocol.Client{ClientID: c.id, MemberID: claims.Subject, Name: claims.Name}),
+	}
+	c.rooms[room] = s
+	c.h.node.Hub().Subscribe(room, s)
+
+	opCtx, cancel := context.WithTimeout(ctx, c.h.cfg.OpTimeout)
+	rec, err := c.h.node.Recover(opCtx, room, f.Since)
+	cancel()
+	if err != nil {
+		c.h.node.Hub().Unsubscribe(room, s)
+		delete(c.rooms, room)
+		c.h.log.Warn("join failed", zap.String("room", room), zap.Error(err))
+		c.replyError(f.Ref, room, &protocol.Error{Code: protocol.ErrUnavailable, Message: "could not join the room; retry"})
+		return
+	}
+	var recovered *bool
+	if f.Since != nil {
+		recovered = &rec.Complete
+	}
+	c.push(protocol.Joined(f.Ref, room, c.id, rec.Top, recovered, len(rec.Frames)))
+	for _, frame := range rec.Frames {
+		if !c.pushWait(frame) {
+			return // the connection is going; cleanup unsubscribes
+		}
+	}
+	s.finishRecovery(rec.Top)
+
+	// The replay may have taken a while: presence gets its own deadline.
+	opCtx, cancel = context.WithTimeout(ctx, c.h.cfg.OpTimeout)
+	defer cancel()
+	if err := c.h.node.Enter(opCtx, room, c.id, s.client); err != nil {
+		c.h.log.Warn("presence add failed; the next refresh retries", zap.String("room", room), zap.Error(err))
+	}
+}
+
+func (c *conn) leave(ctx context.Context, f protocol.ClientFrame) {
+	s, ok := c.joined(f)
+	if !ok {
+		return
+	}
+	delete(c.rooms, f.GroupID)
+	c.h.node.Hub().Unsubscribe(f.GroupID, s)
+	opCtx, cancel := context.WithTimeout(ctx, c.h.cfg.OpTimeout)
+	defer cancel()
+	if err := c.h.node.Exit(opCtx, f.GroupID, c.id); err != nil {
+		c.h.log.Warn("presence removal failed; the entry will expire", zap.String("room", f.GroupID), zap.Error(err))
+	}
+	c.push(protocol.Left(f.Ref, f.GroupID))
+}
+
+func (c *conn) send(ctx context.Context, f protocol.ClientFrame) {
+	s, ok := c.joined(f)
+	if !ok {
+		return
+	}
+	if !c.beginSend() {
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrUnavailable, Message: "server is shutting down; reconnect and retry with the same client_msg_id"})
+		return
+	}
+	// Once started a send completes even if the client goes away, so what Kafka
+	// acknowledged is also published.
+	acc, err := c.h.node.Send(context.WithoutCancel(ctx), s.sender, f.ClientMsgID, f.Body)
+	c.endSend()
+	if err != nil {
+		if !errors.Is(err, node.ErrUnavailable) {
+			c.h.log.Error("send rejected", zap.String("room", f.GroupID), zap.Error(err))
+			c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrInternal, Message: "message not accepted"})
+			return
+		}
+		c.h.log.Warn("send failed", zap.String("room", f.GroupID), zap.Error(err))
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrUnavailable, Message: "message not accepted; retry with the same client_msg_id"})
+		return
+	}
+	c.push(protocol.Ack(f.Ref, f.GroupID, acc.ID, f.ClientMsgID,
+		protocol.Position{Epoch: acc.Pos.Epoch, Offset: acc.Pos.Offset}, acc.Duplicate))
+}
+
+func (c *conn) typing(ctx context.Context, f protocol.ClientFrame) {
+	s, ok := c.joined(f)
+	if !ok {
+		return
+	}
+	now := time.Now()
+	if now.Sub(s.lastTyping) < c.h.cfg.TypingInterval {
+		return // coalesced: receivers still show the last one
+	}
+	s.lastTyping = now
+	opCtx, cancel := context.WithTimeout(ctx, c.h.cfg.OpTimeout)
+	defer cancel()
+	if err := c.h.node.Typing(opCtx, f.GroupID, c.id, s.client); err != nil {
+		c.h.log.Warn("typing event failed", zap.String("room", f.GroupID), zap.Error(err))
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrUnavailable, Message: "typing event not sent"})
+	}
+}
+
+func (c *conn) presence(ctx context.Context, f protocol.ClientFrame) {
+	if _, ok := c.joined(f); !ok {
+		return
+	}
+	opCtx, cancel := context.WithTimeout(ctx, c.h.cfg.OpTimeout)
+	defer cancel()
+	clients, err := c.h.node.Presence(opCtx, f.GroupID)
+	if err != nil {
+		c.h.log.Warn("presence read failed", zap.String("room", f.GroupID), zap.Error(err))
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrUnavailable, Message: "presence unavailable; retry"})
+		return
+	}
+	c.push(protocol.Presence(f.Ref, f.GroupID, clients))
+}
