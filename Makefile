@@ -59,6 +59,10 @@ build: ## build the three services into .dev/bin
 test: deps vet check-generated ## unit + integration + end-to-end tests on real PostgreSQL, Redis and Kafka
 	bash .ci/test.sh
 
+.PHONY: test-faults
+test-faults: deps ## fault injection on the running system; rewrites docs/reliability.md
+	bash .ci/faults.sh
+
 .PHONY: dev
 dev: deps ## run the whole system locally (real PostgreSQL, Redis, Kafka + all services); Ctrl-C stops it
 	go build -o $(BIN)/devstack ./pkg/devstack/cmd/devstack
