@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -64,9 +63,7 @@ type Kafka struct {
 	java    string
 	logPath string
 
-	mu     sync.Mutex
-	proc   *process
-	closed bool
+	slot slot
 }
 
 // StartKafka formats a log directory if needed, starts a combined broker and controller
@@ -93,7 +90,7 @@ func StartKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Kafka{cfg: cfg, dir: dir, created: created, jarsDir: jars, version: version, java: java,
+	k := &Kafka{slot: slot{name: "kafka"}, cfg: cfg, dir: dir, created: created, jarsDir: jars, version: version, java: java,
 		logPath: filepath.Join(dir, "kafka.log")}
 	if err := os.WriteFile(k.log4jPath(), []byte(kafkaLog4j), 0o644); err != nil {
 		k.removeDir()
@@ -186,35 +183,16 @@ func (k *Kafka) javaArgs(mainClass string, args ...string) []string {
 // Start starts the broker again on the same log directory and ports, and waits until it
 // serves metadata. Starting a running broker is an error.
 func (k *Kafka) Start(ctx context.Context) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.closed {
-		return errors.New("kafka: start: closed")
-	}
-	if k.proc != nil {
-		select {
-		case <-k.proc.exited():
-		default:
-			return errors.New("kafka: start: already running")
-		}
-	}
-	p, err := startProcess(procSpec{
-		name:       "kafka",
-		path:       k.java,
-		args:       k.javaArgs("kafka.Kafka", k.propsPath()),
-		dir:        k.dir,
-		logPath:    k.logPath,
-		stopSignal: syscall.SIGTERM,
-	})
-	if err != nil {
-		return err
-	}
-	k.proc = p
-	if err := k.waitReady(ctx, p); err != nil {
-		_ = p.kill()
-		return err
-	}
-	return nil
+	return k.slot.start(ctx, func(bool) (*process, error) {
+		return startProcess(procSpec{
+			name:       "kafka",
+			path:       k.java,
+			args:       k.javaArgs("kafka.Kafka", k.propsPath()),
+			dir:        k.dir,
+			logPath:    k.logPath,
+			stopSignal: syscall.SIGTERM,
+		})
+	}, k.waitReady)
 }
 
 func (k *Kafka) waitReady(ctx context.Context, p *process) error {
@@ -262,33 +240,17 @@ func dialOnce(ctx context.Context, addr string) error {
 // Stop shuts the broker down gracefully and keeps its data. It kills the broker if it has
 // not exited after the stop timeout or when ctx ends.
 func (k *Kafka) Stop(ctx context.Context) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.proc == nil {
-		return nil
-	}
-	return k.proc.stop(ctx, k.cfg.StopTimeout)
+	return k.slot.stop(ctx, k.cfg.StopTimeout)
 }
 
 // Kill kills the broker with SIGKILL, as a crash would, and keeps its data.
 func (k *Kafka) Kill() error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.proc == nil {
-		return nil
-	}
-	return k.proc.kill()
+	return k.slot.kill()
 }
 
 // Close stops the broker and removes its directory if StartKafka created it.
 func (k *Kafka) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), k.cfg.StopTimeout+10*time.Second)
-	defer cancel()
-	err := k.Stop(ctx)
-	k.mu.Lock()
-	k.closed = true
-	k.mu.Unlock()
-	return errors.Join(err, k.removeDir())
+	return errors.Join(k.slot.close(k.cfg.StopTimeout), k.removeDir())
 }
 
 func (k *Kafka) removeDir() error {
@@ -321,12 +283,7 @@ func (k *Kafka) LogPath() string { return k.logPath }
 
 // Pid is the JVM's process id, or 0 before the first start.
 func (k *Kafka) Pid() int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.proc == nil {
-		return 0
-	}
-	return k.proc.pid()
+	return k.slot.pid()
 }
 
 // CreateTopic creates topic name with the given number of partitions and waits until

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -79,9 +78,7 @@ type Postgres struct {
 	cred    *syscall.Credential
 	logPath string
 
-	mu     sync.Mutex
-	proc   *process
-	closed bool
+	slot slot
 }
 
 // StartPostgres initialises a data directory if needed, starts PostgreSQL on 127.0.0.1 and
@@ -100,7 +97,7 @@ func StartPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 	if err != nil {
 		return nil, err
 	}
-	pg := &Postgres{cfg: cfg, dir: dir, root: dir, binDir: binDir, cred: cred,
+	pg := &Postgres{slot: slot{name: "postgres"}, cfg: cfg, dir: dir, root: dir, binDir: binDir, cred: cred,
 		logPath: filepath.Join(dir, "postgres.log")}
 	if created {
 		pg.temps = append(pg.temps, dir)
@@ -231,41 +228,24 @@ func (pg *Postgres) initdb(ctx context.Context) error {
 // Start starts the server again on the same directory and port, and waits until it
 // accepts connections. Starting a running server is an error.
 func (pg *Postgres) Start(ctx context.Context) error {
-	pg.mu.Lock()
-	defer pg.mu.Unlock()
-	if pg.closed {
-		return errors.New("postgres: start: closed")
-	}
-	if pg.proc != nil {
-		select {
-		case <-pg.proc.exited():
-		default:
-			return errors.New("postgres: start: already running")
+	return pg.slot.start(ctx, func(restarting bool) (*process, error) {
+		if restarting {
+			// The old group is gone (Stop and Kill wait for it), so its lock file is stale
+			// even if its pid has been reused meanwhile.
+			_ = os.Remove(filepath.Join(pg.dataDir(), "postmaster.pid"))
 		}
-		// The old group is gone (Stop and Kill wait for it), so its lock file is stale
-		// even if its pid has been reused meanwhile.
-		_ = os.Remove(filepath.Join(pg.dataDir(), "postmaster.pid"))
-	}
-	p, err := startProcess(procSpec{
-		name: "postgres",
-		path: filepath.Join(pg.binDir, "postgres"),
-		args: []string{"-D", pg.dataDir(), "-p", strconv.Itoa(pg.cfg.Port), "-k", pg.sockDir()},
-		dir:  pg.root,
-		env:  append(os.Environ(), "LC_ALL=C"),
-		// Fast shutdown: roll back open transactions, checkpoint, exit.
-		stopSignal: syscall.SIGINT,
-		logPath:    pg.logPath,
-		cred:       pg.cred,
-	})
-	if err != nil {
-		return err
-	}
-	pg.proc = p
-	if err := pg.waitReady(ctx, p); err != nil {
-		_ = p.kill()
-		return err
-	}
-	return nil
+		return startProcess(procSpec{
+			name: "postgres",
+			path: filepath.Join(pg.binDir, "postgres"),
+			args: []string{"-D", pg.dataDir(), "-p", strconv.Itoa(pg.cfg.Port), "-k", pg.sockDir()},
+			dir:  pg.root,
+			env:  append(os.Environ(), "LC_ALL=C"),
+			// Fast shutdown: roll back open transactions, checkpoint, exit.
+			stopSignal: syscall.SIGINT,
+			logPath:    pg.logPath,
+			cred:       pg.cred,
+		})
+	}, pg.waitReady)
 }
 
 // waitReady connects until the server answers, the process exits or the deadline passes.
@@ -327,34 +307,18 @@ func (pg *Postgres) ensureDatabase(ctx context.Context) error {
 // its data. It kills the server if it has not exited after the stop timeout or when ctx
 // ends. Stopping a stopped server does nothing.
 func (pg *Postgres) Stop(ctx context.Context) error {
-	pg.mu.Lock()
-	defer pg.mu.Unlock()
-	if pg.proc == nil {
-		return nil
-	}
-	return pg.proc.stop(ctx, pg.cfg.StopTimeout)
+	return pg.slot.stop(ctx, pg.cfg.StopTimeout)
 }
 
 // Kill kills the server and all its backends with SIGKILL, as a crash would, and keeps its
 // data. The next Start runs crash recovery.
 func (pg *Postgres) Kill() error {
-	pg.mu.Lock()
-	defer pg.mu.Unlock()
-	if pg.proc == nil {
-		return nil
-	}
-	return pg.proc.kill()
+	return pg.slot.kill()
 }
 
 // Close stops the server and removes its directory if StartPostgres created it.
 func (pg *Postgres) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), pg.cfg.StopTimeout+10*time.Second)
-	defer cancel()
-	err := pg.Stop(ctx)
-	pg.mu.Lock()
-	pg.closed = true
-	pg.mu.Unlock()
-	return errors.Join(err, pg.removeTemps())
+	return errors.Join(pg.slot.close(pg.cfg.StopTimeout), pg.removeTemps())
 }
 
 func (pg *Postgres) removeTemps() error {
@@ -398,12 +362,7 @@ func (pg *Postgres) LogPath() string { return pg.logPath }
 // Pid is the postmaster's process id (its process group id too), or 0 before the first
 // start.
 func (pg *Postgres) Pid() int {
-	pg.mu.Lock()
-	defer pg.mu.Unlock()
-	if pg.proc == nil {
-		return 0
-	}
-	return pg.proc.pid()
+	return pg.slot.pid()
 }
 
 // CreateDatabase creates an empty database called name and returns its URL.

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -38,9 +37,7 @@ type Redis struct {
 	bin     string
 	logPath string
 
-	mu     sync.Mutex
-	proc   *process
-	closed bool
+	slot slot
 }
 
 // StartRedis starts redis-server on 127.0.0.1 with the append-only file on (so a restart
@@ -57,7 +54,7 @@ func StartRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Redis{cfg: cfg, dir: dir, created: created, bin: bin, logPath: filepath.Join(dir, "redis.log")}
+	r := &Redis{slot: slot{name: "redis"}, cfg: cfg, dir: dir, created: created, bin: bin, logPath: filepath.Join(dir, "redis.log")}
 	if err := os.MkdirAll(r.dataDir(), 0o755); err != nil {
 		r.removeDir()
 		return nil, fmt.Errorf("redis: create data dir: %w", err)
@@ -98,45 +95,26 @@ func findRedisServer() (string, error) {
 // Start starts the server again on the same directory and port, and waits until it
 // answers PING. Starting a running server is an error.
 func (r *Redis) Start(ctx context.Context) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return errors.New("redis: start: closed")
-	}
-	if r.proc != nil {
-		select {
-		case <-r.proc.exited():
-		default:
-			return errors.New("redis: start: already running")
-		}
-	}
-	p, err := startProcess(procSpec{
-		name: "redis",
-		path: r.bin,
-		args: []string{
-			"--port", strconv.Itoa(r.cfg.Port),
-			"--bind", "127.0.0.1",
-			"--save", "",
-			"--appendonly", "yes",
-			"--appendfsync", "everysec",
-			"--dir", r.dataDir(),
-			"--maxclients", "10000",
-			"--daemonize", "no",
-			"--logfile", "",
-		},
-		dir:        r.dir,
-		logPath:    r.logPath,
-		stopSignal: syscall.SIGTERM,
-	})
-	if err != nil {
-		return err
-	}
-	r.proc = p
-	if err := r.waitReady(ctx, p); err != nil {
-		_ = p.kill()
-		return err
-	}
-	return nil
+	return r.slot.start(ctx, func(bool) (*process, error) {
+		return startProcess(procSpec{
+			name: "redis",
+			path: r.bin,
+			args: []string{
+				"--port", strconv.Itoa(r.cfg.Port),
+				"--bind", "127.0.0.1",
+				"--save", "",
+				"--appendonly", "yes",
+				"--appendfsync", "everysec",
+				"--dir", r.dataDir(),
+				"--maxclients", "10000",
+				"--daemonize", "no",
+				"--logfile", "",
+			},
+			dir:        r.dir,
+			logPath:    r.logPath,
+			stopSignal: syscall.SIGTERM,
+		})
+	}, r.waitReady)
 }
 
 func (r *Redis) waitReady(ctx context.Context, p *process) error {
@@ -174,33 +152,17 @@ func (r *Redis) waitReady(ctx context.Context, p *process) error {
 // Stop shuts the server down gracefully (it flushes the append-only file) and keeps its
 // data. It kills the server if it has not exited after the stop timeout or when ctx ends.
 func (r *Redis) Stop(ctx context.Context) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.proc == nil {
-		return nil
-	}
-	return r.proc.stop(ctx, r.cfg.StopTimeout)
+	return r.slot.stop(ctx, r.cfg.StopTimeout)
 }
 
 // Kill kills the server with SIGKILL, as a crash would, and keeps its data.
 func (r *Redis) Kill() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.proc == nil {
-		return nil
-	}
-	return r.proc.kill()
+	return r.slot.kill()
 }
 
 // Close stops the server and removes its directory if StartRedis created it.
 func (r *Redis) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StopTimeout+10*time.Second)
-	defer cancel()
-	err := r.Stop(ctx)
-	r.mu.Lock()
-	r.closed = true
-	r.mu.Unlock()
-	return errors.Join(err, r.removeDir())
+	return errors.Join(r.slot.close(r.cfg.StopTimeout), r.removeDir())
 }
 
 func (r *Redis) removeDir() error {
@@ -228,12 +190,7 @@ func (r *Redis) LogPath() string { return r.logPath }
 
 // Pid is the server's process id, or 0 before the first start.
 func (r *Redis) Pid() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.proc == nil {
-		return 0
-	}
-	return r.proc.pid()
+	return r.slot.pid()
 }
 
 func (r *Redis) dataDir() string { return filepath.Join(r.dir, "data") }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -32,10 +31,8 @@ type ServiceConfig struct {
 // Service is a running service process that can be stopped, killed, paused and started
 // again with the same configuration, as fault-injection tests need.
 type Service struct {
-	cfg ServiceConfig
-
-	mu   sync.Mutex
-	proc *process
+	cfg  ServiceConfig
+	slot slot
 }
 
 // StartService starts the process and waits until ReadyURL answers 200.
@@ -46,7 +43,7 @@ func StartService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%s: create dir: %w", cfg.Name, err)
 	}
-	s := &Service{cfg: cfg}
+	s := &Service{cfg: cfg, slot: slot{name: cfg.Name}}
 	if err := s.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -55,24 +52,12 @@ func StartService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 
 // Start (re)starts the process if it is not running and waits until it is ready.
 func (s *Service) Start(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc != nil {
-		select {
-		case <-s.proc.exited():
-		default:
-			return fmt.Errorf("%s: already running", s.cfg.Name)
-		}
-	}
-	p, err := startProcess(procSpec{
-		name: s.cfg.Name, path: s.cfg.Binary, args: s.cfg.Args, dir: s.cfg.Dir,
-		env: append(os.Environ(), s.cfg.Env...), logPath: s.LogPath(), stopSignal: syscall.SIGTERM,
-	})
-	if err != nil {
-		return err
-	}
-	s.proc = p
-	return s.waitReady(ctx, p)
+	return s.slot.start(ctx, func(bool) (*process, error) {
+		return startProcess(procSpec{
+			name: s.cfg.Name, path: s.cfg.Binary, args: s.cfg.Args, dir: s.cfg.Dir,
+			env: append(os.Environ(), s.cfg.Env...), logPath: s.LogPath(), stopSignal: syscall.SIGTERM,
+		})
+	}, s.waitReady)
 }
 
 func (s *Service) waitReady(ctx context.Context, p *process) error {
@@ -104,26 +89,14 @@ func (s *Service) waitReady(ctx context.Context, p *process) error {
 	}
 }
 
-func (s *Service) current() *process {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.proc
-}
-
 // Stop sends SIGTERM and waits for a graceful exit (SIGKILL after StopTimeout).
 func (s *Service) Stop(ctx context.Context) error {
-	if p := s.current(); p != nil {
-		return p.stop(ctx, s.cfg.StopTimeout)
-	}
-	return nil
+	return s.slot.stop(ctx, s.cfg.StopTimeout)
 }
 
 // Kill sends SIGKILL, as a crash would.
 func (s *Service) Kill() error {
-	if p := s.current(); p != nil {
-		return p.kill()
-	}
-	return nil
+	return s.slot.kill()
 }
 
 // Pause stops the process with SIGSTOP (it keeps its sockets but does nothing).
@@ -133,7 +106,7 @@ func (s *Service) Pause() error { return s.signal(syscall.SIGSTOP) }
 func (s *Service) Resume() error { return s.signal(syscall.SIGCONT) }
 
 func (s *Service) signal(sig syscall.Signal) error {
-	p := s.current()
+	p := s.slot.current()
 	if p == nil {
 		return fmt.Errorf("%s: not started", s.cfg.Name)
 	}
@@ -145,7 +118,7 @@ func (s *Service) signal(sig syscall.Signal) error {
 
 // Running reports whether the process is alive.
 func (s *Service) Running() bool {
-	p := s.current()
+	p := s.slot.current()
 	if p == nil {
 		return false
 	}
@@ -159,10 +132,7 @@ func (s *Service) Running() bool {
 
 // Pid returns the process id of the current process (0 if never started).
 func (s *Service) Pid() int {
-	if p := s.current(); p != nil {
-		return p.pid()
-	}
-	return 0
+	return s.slot.pid()
 }
 
 // Name returns the configured name.
