@@ -58,16 +58,16 @@ func (q *Queries) InsertMessage(ctx context.Context, arg InsertMessageParams) (i
 
 const insertMessages = `-- name: InsertMessages :execrows
 INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at)
-SELECT unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::uuid[]),
+SELECT unnest($1::text[])::uuid, unnest($2::text[])::uuid, unnest($3::text[])::uuid,
        unnest($4::text[]), unnest($5::text[]), unnest($6::text[]),
        unnest($7::timestamptz[])
 ON CONFLICT DO NOTHING
 `
 
 type InsertMessagesParams struct {
-	Ids          []uuid.UUID
-	GroupIds     []uuid.UUID
-	SenderIds    []uuid.UUID
+	Ids          []string
+	GroupIds     []string
+	SenderIds    []string
 	SenderNames  []string
 	ClientMsgIds []string
 	Bodies       []string
@@ -76,8 +76,48 @@ type InsertMessagesParams struct {
 
 // Set-based batch insert used by the persister. Rows whose id or (group, sender, client id)
 // already exist are skipped, so redelivered and retried messages are stored once.
+// The ids travel as text and are cast here: pgx encodes a text[] directly, while it encodes
+// a []uuid.UUID through database/sql's Valuer one element at a time, which had been 40% of
+// the persister's CPU.
 func (q *Queries) InsertMessages(ctx context.Context, arg InsertMessagesParams) (int64, error) {
 	result, err := q.db.Exec(ctx, insertMessages,
+		arg.Ids,
+		arg.GroupIds,
+		arg.SenderIds,
+		arg.SenderNames,
+		arg.ClientMsgIds,
+		arg.Bodies,
+		arg.CreatedAts,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const insertNewMessages = `-- name: InsertNewMessages :execrows
+INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at)
+SELECT unnest($1::text[])::uuid, unnest($2::text[])::uuid, unnest($3::text[])::uuid,
+       unnest($4::text[]), unnest($5::text[]), unnest($6::text[]),
+       unnest($7::timestamptz[])
+`
+
+type InsertNewMessagesParams struct {
+	Ids          []string
+	GroupIds     []string
+	SenderIds    []string
+	SenderNames  []string
+	ClientMsgIds []string
+	Bodies       []string
+	CreatedAts   []time.Time
+}
+
+// InsertMessages for a batch expected to hold only new messages, the usual case: without
+// ON CONFLICT, PostgreSQL skips the speculative-insertion probes of both unique indexes,
+// which makes the insert markedly cheaper. A batch with any stored message fails with a
+// unique violation and is retried with InsertMessages.
+func (q *Queries) InsertNewMessages(ctx context.Context, arg InsertNewMessagesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, insertNewMessages,
 		arg.Ids,
 		arg.GroupIds,
 		arg.SenderIds,

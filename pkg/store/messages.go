@@ -2,38 +2,45 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/quickchat-go/quickchat/db/dbgen"
+	"github.com/quickchat-go/quickchat/pkg/apperr"
 )
 
-// InsertMessages stores a batch in one set-based statement and one transaction. Messages
-// already stored (same id, or same group+sender+client id) are skipped; the result is the
-// number of new rows.
+// InsertMessages stores a batch as one set-based statement, which is one transaction.
+// Messages already stored (same id, or same group+sender+client id) are skipped; the result
+// is the number of new rows.
+//
+// A batch that can never be stored as it is fails with apperr.NotFound (a group that does
+// not exist) or apperr.Invalid (a value PostgreSQL rejects); any other error is transient
+// and the same batch may succeed later.
 func (s *Store) InsertMessages(ctx context.Context, batch []Message) (int64, error) {
 	if len(batch) == 0 {
 		return 0, nil
 	}
 	p := dbgen.InsertMessagesParams{
-		Ids: make([]uuid.UUID, len(batch)), GroupIds: make([]uuid.UUID, len(batch)),
-		SenderIds: make([]uuid.UUID, len(batch)), SenderNames: make([]string, len(batch)),
+		Ids: make([]string, len(batch)), GroupIds: make([]string, len(batch)),
+		SenderIds: make([]string, len(batch)), SenderNames: make([]string, len(batch)),
 		ClientMsgIds: make([]string, len(batch)), Bodies: make([]string, len(batch)),
 		CreatedAts: make([]time.Time, len(batch)),
 	}
 	for i, m := range batch {
-		p.Ids[i], p.GroupIds[i], p.SenderIds[i] = m.ID, m.GroupID, m.SenderID
+		p.Ids[i], p.GroupIds[i], p.SenderIds[i] = m.ID.String(), m.GroupID.String(), m.SenderID.String()
 		p.SenderNames[i], p.ClientMsgIds[i], p.Bodies[i], p.CreatedAts[i] = m.SenderName, m.ClientMsgID, m.Body, m.CreatedAt
 	}
-	var n int64
-	err := s.inTx(ctx, func(q *dbgen.Queries) error {
-		var err error
-		n, err = q.InsertMessages(ctx, p)
-		return err
-	})
+	// Most batches hold only new messages, so try the cheaper insert first; a unique
+	// violation rolls it back whole and the deduplicating insert takes over.
+	n, err := s.q.InsertNewMessages(ctx, dbgen.InsertNewMessagesParams(p))
+	if isUniqueViolation(err) {
+		n, err = s.q.InsertMessages(ctx, p)
+	}
 	if err != nil {
-		return 0, translate(err, "messages")
+		return 0, translateWrite(err, "messages")
 	}
 	return n, nil
 }
@@ -43,7 +50,7 @@ func (s *Store) InsertMessages(ctx context.Context, batch []Message) (int64, err
 func (s *Store) InsertMessage(ctx context.Context, m Message) (bool, error) {
 	n, err := s.q.InsertMessage(ctx, dbgen.InsertMessageParams(m))
 	if err != nil {
-		return false, translate(err, "message")
+		return false, translateWrite(err, "message")
 	}
 	return n == 1, nil
 }
@@ -82,4 +89,30 @@ func messagesFrom(rows []dbgen.Message) []Message {
 		out[i] = Message(r)
 	}
 	return out
+}
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+// translateWrite is translate for message writes, which must tell a batch that can never be
+// stored from one that may be stored later: the persister dead-letters the first kind and
+// retries the second. Every data exception (class 22, e.g. a timestamp out of range),
+// integrity violation (class 23) and program limit (class 54, e.g. an index row too large)
+// depends only on the rows, so it is permanent.
+func translateWrite(err error, what string) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code != "23505" {
+		switch pgErr.Code[:2] {
+		case "23":
+			if pgErr.Code == "23503" {
+				return apperr.Wrap(err, apperr.NotFound, "%s refers to something that does not exist", what)
+			}
+			return apperr.Wrap(err, apperr.Invalid, "%s violates a constraint", what)
+		case "22", "54":
+			return apperr.Wrap(err, apperr.Invalid, "%s is invalid", what)
+		}
+	}
+	return translate(err, what)
 }

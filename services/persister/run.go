@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/kafka"
@@ -16,6 +19,7 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/ops"
 	"github.com/quickchat-go/quickchat/pkg/store"
 	"github.com/quickchat-go/quickchat/services/persister/internal/consumer"
+	"github.com/quickchat-go/quickchat/services/persister/internal/deadletter"
 )
 
 // run is the composition root. When ready is not nil it receives the ops address.
@@ -26,55 +30,30 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	}
 	defer func() { _ = log.Sync() }()
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
 	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: cfg.DatabaseMaxConns})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := kafka.EnsureTopic(ctx, cfg.KafkaBrokers, cfg.KafkaTopic, cfg.KafkaTopicPartitions); err != nil {
-		return err
-	}
-	kcfg := kafka.NewConfig("persister")
-	kcfg.Consumer.Offsets.Initial = sarama.OffsetOldest
-	// Offsets are committed by the handler only after the batch is in PostgreSQL.
-	kcfg.Consumer.Offsets.AutoCommit.Enable = false
-	kcfg.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRoundRobin()}
-	kcfg.Consumer.Return.Errors = true
-	group, err := sarama.NewConsumerGroup(cfg.KafkaBrokers, cfg.KafkaGroup, kcfg)
+
+	// Cancelled on every way out, so the pipeline stops even when serving fails.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p, err := startPipeline(ctx, cfg, st, reg, log)
 	if err != nil {
 		return err
 	}
-	defer group.Close()
-	go func() {
-		for err := range group.Errors() {
-			log.Warn("consumer group error", zap.Error(err))
-		}
-	}()
 
-	handler := consumer.NewHandler(st, consumer.Config{BatchSize: cfg.BatchSize, Linger: cfg.BatchLinger}, log)
-	consumeDone := make(chan error, 1)
-	go func() {
-		for {
-			// Consume returns at every rebalance; loop until shutdown.
-			if err := group.Consume(ctx, []string{cfg.KafkaTopic}, handler); err != nil && !errors.Is(err, sarama.ErrClosedConsumerGroup) {
-				log.Warn("consume ended with error", zap.Error(err))
-				select {
-				case <-ctx.Done():
-				case <-time.After(time.Second):
-				}
-			}
-			if ctx.Err() != nil {
-				consumeDone <- nil
-				return
-			}
-		}
-	}()
-
-	health := ops.NewHealth(nil, ops.Check{Name: "postgres", Func: st.Ping})
+	health := ops.NewHealth(reg, ops.Check{Name: "postgres", Func: st.Ping})
 	r := chi.NewRouter()
 	health.Register(r)
 	ln, err := ops.Listen(cfg.Addr)
 	if err != nil {
+		cancel()
+		p.close()
 		return err
 	}
 	if ready != nil {
@@ -82,6 +61,104 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	}
 	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
 	err = ops.Serve(ctx, srv, ln, cfg.ShutdownGrace, log)
-	<-consumeDone
+	cancel()
+	p.close()
 	return err
+}
+
+// pipeline is the running consumer group and what it writes through.
+type pipeline struct {
+	group   sarama.ConsumerGroup
+	dead    *deadletter.KafkaPublisher
+	metrics *consumer.Metrics
+	done    chan struct{}
+}
+
+// startPipeline ensures the topics exist and starts a consumer group that stores into sink
+// until ctx ends. The benchmark starts it with other sinks.
+func startPipeline(ctx context.Context, cfg Config, sink consumer.Sink, reg prometheus.Registerer, log *zap.Logger) (*pipeline, error) {
+	if err := kafka.EnsureTopic(ctx, cfg.KafkaBrokers, cfg.KafkaTopic, cfg.KafkaTopicPartitions); err != nil {
+		return nil, err
+	}
+	if err := kafka.EnsureTopic(ctx, cfg.KafkaBrokers, cfg.DeadLetterTopic, 1); err != nil {
+		return nil, err
+	}
+	metrics, err := consumer.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	dead, err := deadletter.NewKafkaPublisher(cfg.KafkaBrokers, cfg.DeadLetterTopic, "persister-dead-letter")
+	if err != nil {
+		return nil, err
+	}
+	group, err := sarama.NewConsumerGroup(cfg.KafkaBrokers, cfg.KafkaGroup, consumerConfig(cfg))
+	if err != nil {
+		_ = dead.Close()
+		return nil, fmt.Errorf("persister: join consumer group %s: %w", cfg.KafkaGroup, err)
+	}
+	writer := consumer.NewWriter(sink, dead, consumer.WriterConfig{
+		AttemptTimeout: cfg.WriteTimeout, BackoffMin: cfg.RetryBackoffMin, BackoffMax: cfg.RetryBackoffMax,
+	}, metrics, log)
+	handler := consumer.NewHandler(writer, consumer.HandlerConfig{BatchSize: cfg.BatchSize, Linger: cfg.BatchLinger}, metrics, log)
+
+	p := &pipeline{group: group, dead: dead, metrics: metrics, done: make(chan struct{})}
+	go func() {
+		for err := range group.Errors() {
+			log.Warn("consumer group error", zap.Error(err))
+		}
+	}()
+	go func() {
+		defer close(p.done)
+		for ctx.Err() == nil {
+			// Consume returns at every rebalance; loop until shutdown.
+			err := group.Consume(ctx, []string{cfg.KafkaTopic}, handler)
+			switch {
+			case errors.Is(err, sarama.ErrClosedConsumerGroup):
+				return
+			case err != nil && ctx.Err() == nil:
+				log.Warn("consume ended with error", zap.Error(err))
+				_ = sleep(ctx, time.Second)
+			}
+		}
+	}()
+	return p, nil
+}
+
+// close waits for the consumer loop, which ends with the context given to startPipeline,
+// and releases the Kafka clients.
+func (p *pipeline) close() {
+	<-p.done
+	_ = p.group.Close()
+	_ = p.dead.Close()
+}
+
+// consumerConfig is the Sarama configuration of the persister's consumer group.
+func consumerConfig(cfg Config) *sarama.Config {
+	k := kafka.NewConfig("persister")
+	k.Consumer.Offsets.Initial = sarama.OffsetOldest
+	// The handler commits offsets itself, only after their batch is stored.
+	k.Consumer.Offsets.AutoCommit.Enable = false
+	k.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRoundRobin()}
+	k.Consumer.Return.Errors = true
+	k.Consumer.Group.Session.Timeout = cfg.KafkaSessionTimeout
+	k.Consumer.Group.Heartbeat.Interval = cfg.KafkaSessionTimeout / 3
+	k.Consumer.Fetch.Default = cfg.KafkaFetchBytes
+	// Room for the next batch while the current one is written.
+	k.ChannelBufferSize = cfg.BatchSize
+	// A batch write longer than this pauses fetching for the partition, which is what we
+	// want; the default 100ms would pause it for every ordinary write.
+	k.Consumer.MaxProcessingTime = time.Second
+	return k
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
