@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -30,6 +31,11 @@ type DialOptions struct {
 	OnClose func(code websocket.StatusCode, err error)
 	// ReadLimit bounds an incoming frame (default 1 MiB).
 	ReadLimit int64
+	// Observe, when set, is called from the reader goroutine for every frame received,
+	// replies included, in arrival order and before the frame is dispatched, so a caller
+	// can follow a room's sequence exactly (joined, replayed and live messages, resets).
+	// It must not block for long.
+	Observe func(Frame)
 }
 
 // Conn is one WebSocket connection to a realtime instance.
@@ -90,6 +96,9 @@ func (c *Conn) readLoop() {
 		f, err := decodeFrame(data)
 		if err != nil {
 			continue // the server only sends JSON; ignore what we cannot read
+		}
+		if c.opts.Observe != nil {
+			c.opts.Observe(f)
 		}
 		if f.Ref != "" {
 			c.mu.Lock()
@@ -189,8 +198,23 @@ func (c *Conn) Leave(ctx context.Context, groupID string) (Frame, error) {
 }
 
 // Send posts a message and waits for its ack.
+// A send the server drops as rate_limited is resent after a pause, which is safe because the
+// client_msg_id makes a resend of an accepted message a no-op.
 func (c *Conn) Send(ctx context.Context, groupID, clientMsgID, body string) (Frame, error) {
-	return c.request(ctx, map[string]any{"type": "send", "group_id": groupID, "client_msg_id": clientMsgID, "body": body})
+	pause := 50 * time.Millisecond
+	for {
+		f, err := c.request(ctx, map[string]any{"type": "send", "group_id": groupID, "client_msg_id": clientMsgID, "body": body})
+		var fe *FrameError
+		if !errors.As(err, &fe) || fe.Code != "rate_limited" {
+			return f, err
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return f, err
+		}
+		pause = min(2*pause, time.Second)
+	}
 }
 
 // SendAsync posts a message without waiting; its ack arrives through OnFrame (as a frame

@@ -112,6 +112,15 @@ var matrix = []cell{
 	{route: "GET /readyz", path: fixed("/readyz"), status: public200},
 	{route: "ANY /metrics", path: fixed("/metrics"), status: public200},
 	{route: "GET /.well-known/jwks.json", path: fixed("/.well-known/jwks.json"), status: public200},
+	// The web UI's pages and files are public and the same for everyone; the page of a
+	// share link is the same shell whatever the id, so it reveals nothing about the group.
+	{route: "GET /", path: fixed("/"), status: public200},
+	{route: "GET /login", path: fixed("/login"), status: public200},
+	{route: "GET /register", path: fixed("/register"), status: public200},
+	{route: "GET /dashboard", path: fixed("/dashboard"), status: public200},
+	{route: "GET /chat/{id}", path: func(w *world) string { return "/chat/" + w.g.ID.String() }, status: public200},
+	{route: "GET /assets/*", path: fixed("/assets/app.css"), status: public200},
+	{route: "GET /config.json", path: fixed("/config.json"), status: public200},
 	{route: "POST /api/auth/register", path: fixed("/api/auth/register"), status: same(201),
 		body: func(w *world) any {
 			return map[string]string{"email": fmt.Sprintf("new%d@example.test", next()), "password": "a new password", "name": "New"}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -94,13 +96,23 @@ func decodeOptional(r *http.Request, v any) (bool, error) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return false, apperr.New(apperr.Invalid, "Content-Type must be application/json")
 	}
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return true, apperr.New(apperr.TooLarge, "request body exceeds %d bytes", tooBig.Limit)
+		}
+		return true, apperr.Wrap(err, apperr.Invalid, "cannot read the request body")
+	}
+	// JSON must be UTF-8 (RFC 8259). encoding/json would quietly turn invalid bytes into
+	// U+FFFD, storing mangled names and making different invalid passwords hash alike.
+	if !utf8.Valid(body) {
+		return true, apperr.New(apperr.Invalid, "request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
 		switch {
-		case errors.As(err, &tooBig):
-			return true, apperr.New(apperr.TooLarge, "request body exceeds %d bytes", tooBig.Limit)
 		case errors.Is(err, io.EOF):
 			return false, nil
 		default:

@@ -19,6 +19,7 @@ import (
 	"github.com/quickchat-go/quickchat/services/gateway/internal/password"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/session"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/web"
 )
 
 // Store is what the API needs from persistence.
@@ -136,9 +137,11 @@ func NewServer(d Deps) *Server {
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apperr.New(codeMethodNotAllowed, "method not allowed on this route"))
 	})
-	r.Use(middleware.RequestID, d.ClientIP.Middleware, s.recoverer, securityHeaders, middleware.RequestSize(d.MaxBodyBytes))
+	r.Use(middleware.RequestID, d.ClientIP.Middleware, s.recoverer, s.securityHeaders, middleware.RequestSize(d.MaxBodyBytes))
 	d.Health.Register(r)
 	r.Method(http.MethodGet, "/.well-known/jwks.json", d.Signer.JWKSHandler())
+	// The browser UI: pages, /assets/* and /config.json (see package web).
+	web.MustNew(web.Config{OIDCEnabled: d.OIDC != nil, RealtimeURLs: []string{d.RealtimeURL}}).Register(r)
 	r.Route("/api", func(r chi.Router) {
 		s.registerAuthRoutes(r)
 		s.registerSessionRoutes(r)
@@ -167,18 +170,6 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				writeJSON(w, http.StatusInternalServerError, errorBody{Error: errorDetail{Code: apperr.Internal, Message: "internal error"}})
 			}
 		}()
-		next.ServeHTTP(w, r)
-	})
-}
-
-// securityHeaders stops browsers from sniffing JSON into something executable and from
-// framing API responses.
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
 		next.ServeHTTP(w, r)
 	})
 }

@@ -1,0 +1,472 @@
+import { ApiError, config, errorText, request, splitURLs } from "../api.js";
+import { currentUser, restore } from "../auth.js";
+import { alertBox, busy, field, formatTime, h, toast } from "../dom.js";
+import * as members from "../members.js";
+import { Room } from "../realtime.js";
+import { copyLink } from "./dashboard.js";
+
+const PAGE = 50;
+const MAX_BODY_BYTES = 4096;
+
+/** chatView is the share link's page: the join form for newcomers, the room for members. */
+export async function chatView({ main, params, signal }) {
+  const gid = params.id;
+  document.title = "Chat · Quick Chat";
+  const [, cfg] = await Promise.all([restore(), config()]);
+  if (signal.aborted) return;
+
+  const stale = members.load(gid);
+  let rec;
+  try {
+    rec = await members.usable(gid);
+  } catch (err) {
+    if (signal.aborted) return;
+    return showProblem(main, errorText(err));
+  }
+  if (signal.aborted) return;
+  if (!rec) {
+    const notice = stale ? "Your session in this chat has ended. Join again with the passcode." : "";
+    rec = await joinForm(main, gid, notice, signal);
+    if (!rec || signal.aborted) return;
+  }
+  main.replaceChildren();
+  chatRoom({ main, gid, rec, cfg, signal });
+}
+
+function showProblem(main, text) {
+  main.replaceChildren(
+    h("section", { class: "panel narrow" },
+      h("h1", { text: "This chat could not be opened" }),
+      h("p", { class: "alert", role: "alert", text }),
+      h("button", { type: "button", class: "btn", text: "Try again", on: { click: () => location.reload() } })),
+  );
+}
+
+// joinForm asks for a display name and the passcode; resolves to the membership.
+function joinForm(main, gid, notice, signal) {
+  return new Promise((resolve) => {
+    document.title = "Join chat · Quick Chat";
+    const alert = alertBox();
+    const user = currentUser();
+    const name = field("Your name", {
+      name: "name", autocomplete: "nickname", required: true, maxlength: 100,
+      value: members.lastName() || (user ? user.name : ""),
+    }, "Shown next to your messages.");
+    const passcode = field("Passcode", { name: "passcode", type: "password", autocomplete: "off", required: true }, "Ask whoever shared the link.");
+    const submit = h("button", { type: "submit", class: "btn", text: "Join chat" });
+    const form = h("form", { class: "stack join-form" }, alert.el, name.wrap, passcode.wrap, submit);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      alert.set("");
+      const n = name.input.value.trim();
+      if (!n) {
+        alert.set("Enter your name.");
+        name.input.focus();
+        return;
+      }
+      if (!passcode.input.value) {
+        alert.set("Enter the passcode.");
+        passcode.input.focus();
+        return;
+      }
+      try {
+        const rec = await busy(form, () => members.join(gid, n, passcode.input.value));
+        resolve(rec);
+      } catch (err) {
+        if (signal.aborted) return;
+        alert.set(errorText(err, {
+          forbidden: "Wrong passcode. Check it with whoever shared the link.",
+          not_found: "This chat does not exist. The link may be mistyped, or the group was deleted.",
+          unauthorized: "Your sign-in has expired. Reload the page and try again.",
+        }));
+        passcode.input.select();
+        passcode.input.focus();
+      }
+    });
+    main.replaceChildren(
+      h("section", { class: "panel narrow" },
+        h("h1", { text: "Join the chat" }),
+        notice ? h("p", { class: "notice", text: notice }) : null,
+        h("p", { class: "muted", text: "Enter a display name and the passcode you were given. No account needed." }),
+        form),
+    );
+    (name.input.value ? passcode.input : name.input).focus();
+  });
+}
+
+function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
+  let rec = initialRec;
+  const me = rec.member.id;
+  const title = (rec.group && rec.group.title) || "Chat";
+  document.title = `${title} · Quick Chat`;
+  main.className = "chat-page";
+
+  // --- state ---
+  const byId = new Map(); // message id → element
+  const ids = []; // message ids in ascending order (UUIDv7 sorts by time)
+  const pendingEls = new Map(); // client_msg_id → element
+  const online = new Map(); // client_id → {member_id, name}
+  const typers = new Map(); // client_id → {name, member_id, until}
+  let hasMore = false;
+  let loadingOlder = false;
+  let typingTimer = null;
+  let renewTimer = null;
+
+  // --- elements ---
+  const status = h("span", { class: "status", role: "status", "data-state": "connecting", text: "Connecting…" });
+  const onlineBtn = h("button", { type: "button", class: "btn btn-small btn-ghost online-toggle", "aria-expanded": "false", "aria-controls": "people", text: "Online" });
+  const copyBtn = h("button", { type: "button", class: "btn btn-small btn-ghost", text: "Copy link" });
+  copyBtn.addEventListener("click", () => copyLink(gid, null, copyBtn));
+  const banner = h("p", { class: "banner", role: "alert", hidden: true });
+  const olderBtn = h("button", { type: "button", class: "btn btn-small btn-ghost older", hidden: true, text: "Load older messages" });
+  const list = h("ol", { class: "messages", "aria-label": "Messages" });
+  const outbox = h("ol", { class: "messages outbox", "aria-label": "Messages being sent" });
+  const empty = h("p", { class: "empty muted", text: "No messages yet. Say hello!" });
+  const scroller = h("div", { class: "scroller", tabindex: "0", "aria-label": "Conversation", role: "log", "aria-live": "polite" }, olderBtn, empty, list, outbox);
+  const peopleList = h("ul", { class: "people-list" });
+  const people = h("aside", { id: "people", class: "people", "aria-label": "Online now" }, h("h2", { text: "Online now" }), peopleList);
+  const typingLine = h("p", { class: "typing", "aria-live": "polite" });
+  const composerAlert = alertBox();
+  const input = h("textarea", { id: "composer-input", name: "body", rows: "2", required: true, placeholder: "Write a message…", autocomplete: "off", "aria-describedby": "composer-help" });
+  const sendBtn = h("button", { type: "submit", class: "btn", text: "Send" });
+  const composer = h("form", { class: "composer" },
+    h("label", { for: "composer-input", class: "visually-hidden", text: "Message" }),
+    input, sendBtn,
+    h("small", { id: "composer-help", class: "visually-hidden", text: "Enter sends, Shift+Enter starts a new line." }));
+
+  main.append(
+    h("section", { class: "chat", "aria-label": title },
+      h("header", { class: "chat-head" },
+        h("div", { class: "chat-title" }, h("h1", { text: title }), status),
+        h("div", { class: "chat-tools" }, onlineBtn, copyBtn)),
+      banner,
+      h("div", { class: "chat-body" }, scroller, people),
+      typingLine,
+      composerAlert.el,
+      composer),
+  );
+
+  onlineBtn.addEventListener("click", () => {
+    const open = people.classList.toggle("open");
+    onlineBtn.setAttribute("aria-expanded", String(open));
+  });
+
+  // --- messages ---
+  const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+  const toBottom = () => {
+    scroller.scrollTop = scroller.scrollHeight;
+  };
+
+  function messageEl(m, pending = false) {
+    const mine = m.sender_id === me;
+    const time = pending ? null : h("time", { datetime: new Date(m.created_at).toISOString(), text: formatTime(m.created_at) });
+    return h("li", { class: `msg${mine ? " mine" : ""}${pending ? " pending" : ""}`, dataset: pending ? { cmid: m.client_msg_id } : { id: m.id } },
+      h("div", { class: "meta" }, h("span", { class: "sender", text: mine ? `${m.sender_name} (you)` : m.sender_name }), time,
+        pending ? h("span", { class: "state", text: room && room.live ? "Sending…" : "Waiting for connection…" }) : null),
+      h("p", { class: "body", text: m.body }));
+  }
+
+  // addMessage inserts m in id order unless it is already shown; reports whether it was new.
+  function addMessage(m) {
+    if (!m || !m.id || byId.has(m.id)) return false;
+    const el = messageEl(m);
+    let lo = 0;
+    let hi = ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ids[mid] < m.id) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === ids.length) list.append(el);
+    else list.insertBefore(el, byId.get(ids[lo]));
+    ids.splice(lo, 0, m.id);
+    byId.set(m.id, el);
+    if (m.sender_id === me) removePending(m.client_msg_id);
+    empty.hidden = true;
+    return true;
+  }
+
+  function removePending(cmid) {
+    const el = pendingEls.get(cmid);
+    if (el) {
+      el.remove();
+      pendingEls.delete(cmid);
+    }
+  }
+
+  function addBatch(msgs) {
+    for (const m of msgs) addMessage(m);
+  }
+
+  // --- history from the gateway ---
+  async function memberToken() {
+    const r = await members.usable(gid, 10_000);
+    if (!r) throw new ApiError(401, "unauthorized", "Your membership of this chat has ended. Reload and join again.");
+    setRec(r);
+    return r.token;
+  }
+
+  async function history(query) {
+    const path = `/api/chats/${encodeURIComponent(gid)}?${query}`;
+    try {
+      return await request("GET", path, { token: await memberToken() });
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 401) throw err;
+      const r = await members.renew(gid);
+      if (!r) throw err;
+      setRec(r);
+      return request("GET", path, { token: r.token });
+    }
+  }
+
+  async function loadLatest() {
+    const page = await history(`limit=${PAGE}`);
+    if (signal.aborted) return;
+    addBatch(page.messages || []);
+    hasMore = !!page.has_more;
+    olderBtn.hidden = !hasMore;
+    toBottom();
+  }
+
+  async function loadOlder() {
+    if (loadingOlder || !hasMore || !ids.length) return;
+    loadingOlder = true;
+    olderBtn.disabled = true;
+    try {
+      const page = await history(`limit=${PAGE}&before=${encodeURIComponent(ids[0])}`);
+      if (signal.aborted) return;
+      const before = scroller.scrollHeight;
+      const top = scroller.scrollTop;
+      addBatch(page.messages || []);
+      hasMore = !!page.has_more;
+      olderBtn.hidden = !hasMore;
+      scroller.scrollTop = top + (scroller.scrollHeight - before);
+    } catch (err) {
+      toast(errorText(err), "error");
+    } finally {
+      loadingOlder = false;
+      olderBtn.disabled = false;
+    }
+  }
+
+  // catchUp merges what the gateway has after the newest message shown; used when the
+  // realtime service cannot tell what was missed, and shortly after the first join for
+  // messages accepted just before it that the history did not have yet.
+  async function catchUp() {
+    try {
+      if (!ids.length) return await loadLatest();
+      let after = ids[ids.length - 1];
+      const stick = nearBottom();
+      for (let i = 0; i < 50; i++) {
+        const page = await history(`limit=100&after=${encodeURIComponent(after)}`);
+        if (signal.aborted) return;
+        const msgs = page.messages || [];
+        addBatch(msgs);
+        if (!page.has_more || !msgs.length) break;
+        after = msgs[msgs.length - 1].id;
+      }
+      if (stick) toBottom();
+    } catch (err) {
+      if (!signal.aborted) toast(errorText(err), "error");
+    }
+  }
+
+  olderBtn.addEventListener("click", loadOlder);
+  scroller.addEventListener("scroll", () => {
+    if (scroller.scrollTop < 120) loadOlder();
+  }, { passive: true });
+
+  // --- presence and typing ---
+  function drawPeople() {
+    const byMember = new Map();
+    for (const c of online.values()) if (!byMember.has(c.member_id)) byMember.set(c.member_id, c.name);
+    const entries = [...byMember.entries()].sort((a, b) => (a[0] === me ? -1 : b[0] === me ? 1 : a[1].localeCompare(b[1])));
+    peopleList.replaceChildren(...entries.map(([id, name]) =>
+      h("li", { dataset: { memberId: id } }, h("span", { class: "dot", "aria-hidden": "true" }), id === me ? `${name} (you)` : name)));
+    onlineBtn.textContent = `${byMember.size} online`;
+  }
+
+  function drawTyping() {
+    clearTimeout(typingTimer);
+    const now = Date.now();
+    for (const [k, t] of typers) if (t.until <= now) typers.delete(k);
+    const names = [...new Set([...typers.values()].map((t) => t.name))];
+    typingLine.textContent =
+      names.length === 0 ? "" :
+      names.length === 1 ? `${names[0]} is typing…` :
+      names.length === 2 ? `${names[0]} and ${names[1]} are typing…` :
+      "Several people are typing…";
+    if (typers.size) {
+      const next = Math.min(...[...typers.values()].map((t) => t.until)) - now;
+      typingTimer = setTimeout(drawTyping, Math.max(50, next));
+    }
+  }
+
+  // --- connection ---
+  const stateText = {
+    connecting: "Connecting…",
+    live: "Connected",
+    reconnecting: "Reconnecting…",
+    failed: "Disconnected",
+    closed: "Disconnected",
+  };
+  let firstJoin = true;
+
+  const room = new Room({
+    groupId: gid,
+    memberId: me,
+    urls: splitURLs(rec.realtimeUrl, ...(cfg.realtime_urls || [])),
+    getToken: async (force) => {
+      const r = force ? await members.renew(gid) : await members.usable(gid, 30_000);
+      if (r) setRec(r);
+      return r ? r.token : null;
+    },
+    on: {
+      state(state, detail) {
+        status.dataset.state = state;
+        status.dataset.url = room ? room.url : "";
+        status.textContent = stateText[state] || state;
+        if (state === "reconnecting") {
+          banner.textContent = "Connection lost. Reconnecting… Messages you send now are delivered when the connection is back.";
+          banner.hidden = false;
+        } else if (state === "failed") {
+          banner.replaceChildren(detail || "Disconnected.", " ",
+            h("button", { type: "button", class: "btn btn-small", text: "Join again", on: { click: () => { members.drop(gid); location.reload(); } } }));
+          banner.hidden = false;
+        } else {
+          banner.hidden = true;
+        }
+        for (const el of pendingEls.values()) {
+          const s = el.querySelector(".state");
+          if (s && !el.classList.contains("failed")) s.textContent = state === "live" ? "Sending…" : "Waiting for connection…";
+        }
+      },
+      joined() {
+        status.dataset.url = room.url;
+        if (firstJoin) {
+          firstJoin = false;
+          setTimeout(() => !signal.aborted && catchUp(), 1500);
+          setTimeout(() => !signal.aborted && catchUp(), 5000);
+        }
+      },
+      message(m) {
+        const stick = nearBottom() || m.sender_id === me;
+        for (const [k, t] of typers) if (t.member_id === m.sender_id) typers.delete(k);
+        drawTyping();
+        if (addMessage(m) && stick) toBottom();
+      },
+      ack(f) {
+        const el = pendingEls.get(f.client_msg_id);
+        if (!el) return;
+        if (!byId.has(f.id)) {
+          addMessage({
+            id: f.id, sender_id: me, sender_name: rec.member.display_name, client_msg_id: f.client_msg_id,
+            body: el.querySelector(".body").textContent, created_at: Date.now(),
+          });
+        }
+        removePending(f.client_msg_id);
+      },
+      sendFailed(cmid, text) {
+        const el = pendingEls.get(cmid);
+        if (!el) return;
+        el.classList.add("failed");
+        el.querySelector(".state").textContent = text;
+        el.append(h("button", { type: "button", class: "btn-link", text: "Remove", on: { click: () => removePending(cmid) } }));
+      },
+      presence(clients) {
+        online.clear();
+        for (const c of clients) online.set(c.client_id, c);
+        drawPeople();
+      },
+      presenceJoin(c) {
+        online.set(c.client_id, c);
+        drawPeople();
+      },
+      presenceLeave(c) {
+        online.delete(c.client_id);
+        typers.delete(c.client_id);
+        drawPeople();
+        drawTyping();
+      },
+      typing(c, ttl) {
+        if (c.member_id === me) return;
+        typers.set(c.client_id, { name: c.name, member_id: c.member_id, until: Date.now() + ttl });
+        drawTyping();
+      },
+      gap() {
+        catchUp();
+      },
+      fatal() {
+        composer.classList.add("disabled");
+      },
+    },
+  });
+
+  function setRec(r) {
+    rec = r;
+    clearTimeout(renewTimer);
+    if (signal.aborted) return;
+    // Renew ahead of expiry so a reconnect always has a valid token at hand.
+    renewTimer = setTimeout(async () => {
+      try {
+        const nr = await members.renew(gid);
+        if (nr) setRec(nr);
+      } catch {
+        // Offline: the next reconnect renews on demand.
+        setRec(rec);
+      }
+    }, members.renewDelay(rec));
+  }
+  setRec(rec);
+
+  // --- composer ---
+  function submit() {
+    composerAlert.set("");
+    const body = input.value;
+    if (!body.trim()) return;
+    const size = new TextEncoder().encode(body).length;
+    if (size > MAX_BODY_BYTES) {
+      composerAlert.set(`The message is too long (${size} of ${MAX_BODY_BYTES} bytes). Shorten it or split it up.`);
+      return;
+    }
+    input.value = "";
+    const cmid = room.send(body);
+    const el = messageEl({ client_msg_id: cmid, sender_id: me, sender_name: rec.member.display_name, body }, true);
+    pendingEls.set(cmid, el);
+    outbox.append(el);
+    empty.hidden = true;
+    toBottom();
+  }
+  composer.addEventListener("submit", (e) => {
+    e.preventDefault();
+    submit();
+    input.focus();
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      submit();
+    }
+  });
+  input.addEventListener("input", () => {
+    if (input.value.trim()) room.typing();
+  });
+
+  signal.addEventListener("abort", () => {
+    room.stop();
+    clearTimeout(renewTimer);
+    clearTimeout(typingTimer);
+  });
+
+  drawPeople();
+  loadLatest()
+    .catch((err) => {
+      if (!signal.aborted) toast(errorText(err), "error");
+    })
+    .finally(() => {
+      if (signal.aborted) return;
+      room.start();
+      if (hasMore && scroller.scrollHeight <= scroller.clientHeight) loadOlder();
+    });
+  input.focus();
+}
