@@ -122,12 +122,16 @@ func checkRuntimeStage(t testing.TB, df *Dockerfile, spec EnvSpec) runtimeImage 
 	if n, err := strconv.Atoi(uid); err != nil || n == 0 {
 		t.Errorf("USER %q: want a numeric non-root uid (Kubernetes runAsNonRoot can only verify numbers)", user)
 	}
-	port, err := spec.ListenPort(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if expose != strconv.Itoa(port) && expose != strconv.Itoa(port)+"/tcp" {
-		t.Errorf("EXPOSE %q; %s listens on %d by default", expose, name, port)
+	if spec.Serves() {
+		port, err := spec.ListenPort(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if expose != strconv.Itoa(port) && expose != strconv.Itoa(port)+"/tcp" {
+			t.Errorf("EXPOSE %q; %s listens on %d by default", expose, name, port)
+		}
+	} else if expose != "" {
+		t.Errorf("EXPOSE %q; %s is a tool and listens on no port", expose, name)
 	}
 
 	labels, err := df.Labels(final, vars)

@@ -138,6 +138,14 @@ func checkValue(v EnvVar, value string) error {
 	return nil
 }
 
+// Serves reports whether the service is a long-running server (it has a listen address,
+// <PREFIX>_ADDR) rather than a tool such as the load generator, which is run on demand and
+// so needs an image but no Deployment or compose service.
+func (s EnvSpec) Serves() bool {
+	_, ok := s.Vars[s.Prefix+"_ADDR"]
+	return ok
+}
+
 // ListenPort returns the port of the service's listen address: the Addr variable's
 // effective value given env (":8080" → 8080).
 func (s EnvSpec) ListenPort(env map[string]string) (int, error) {

@@ -80,12 +80,21 @@ type Config struct {
 	// PresenceTTL is how long a presence entry outlives its instance's last refresh
 	// (default 30s): the longest a client of a dead instance still shows as present.
 	PresenceTTL time.Duration `envconfig:"PRESENCE_TTL" default:"30s"`
+	// PresenceEventsMaxRoom is the most local members a room may have for this instance
+	// to send it presence_join and presence_leave events (default 200; 0: no limit).
+	// Every join in a room of n members is n frames, so filling a room of thousands would
+	// otherwise cost millions; members of larger rooms ask with a presence request.
+	PresenceEventsMaxRoom int `envconfig:"PRESENCE_EVENTS_MAX_ROOM" default:"200"`
 	// PresenceLimit caps the clients one presence reply lists (default 1000).
 	PresenceLimit int `envconfig:"PRESENCE_LIMIT" default:"1000"`
 	// TypingTTL is how long clients show a typing indicator (default 5s); TypingInterval
 	// the least time between two typing events of one client in one room (default 1s).
 	TypingTTL      time.Duration `envconfig:"TYPING_TTL" default:"5s"`
 	TypingInterval time.Duration `envconfig:"TYPING_INTERVAL" default:"1s"`
+
+	// Pprof serves Go's profiles at /debug/pprof/ on Addr (default false). Turn it on only
+	// where Addr is not reachable from outside (benchmarks, debugging).
+	Pprof bool `envconfig:"PPROF" default:"false"`
 
 	// ShutdownGrace bounds draining on SIGTERM (default 20s).
 	ShutdownGrace time.Duration `envconfig:"SHUTDOWN_GRACE" default:"20s"`
@@ -131,6 +140,7 @@ func (c Config) Validate() error {
 	check(c.SendQueue >= 2, "REALTIME_SEND_QUEUE must be at least 2")
 	check(c.PresenceTTL >= 3*time.Second, "REALTIME_PRESENCE_TTL must be at least 3s")
 	check(c.PresenceLimit >= 1 && c.PresenceLimit <= 5000, "REALTIME_PRESENCE_LIMIT must be 1..5000")
+	check(c.PresenceEventsMaxRoom >= 0, "REALTIME_PRESENCE_EVENTS_MAX_ROOM must not be negative")
 	check(c.WriteTimeout > 0 && c.SendTimeout > 0 && c.ShutdownGrace > 0 && c.DedupTTL > 0 &&
 		c.PingInterval > 0 && c.PongTimeout > 0 && c.OpTimeout > 0 && c.TypingTTL > 0 && c.TypingInterval >= 0,
 		"REALTIME timeouts, intervals and TTLs must be positive")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/rueidis"
@@ -87,6 +88,7 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	n := node.New(h, brk, brk, prod, node.Config{
 		DedupTTL: cfg.DedupTTL, SendTimeout: cfg.SendTimeout, RecoverLimit: cfg.RecoverLimit,
 		PresenceTTL: cfg.PresenceTTL, PresenceLimit: cfg.PresenceLimit, TypingTTL: cfg.TypingTTL,
+		PresenceEventsMaxRoom: cfg.PresenceEventsMaxRoom,
 	}, m, log)
 	wsh := ws.NewHandler(n, verifier, ws.Config{
 		OriginPatterns: cfg.AllowedOrigins, MaxFrameBytes: cfg.maxFrameBytes(),
@@ -117,6 +119,9 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	r := chi.NewRouter()
 	health.Register(r)
 	r.Handle("/ws", wsh)
+	if cfg.Pprof {
+		r.Mount("/debug", middleware.Profiler())
+	}
 
 	ln, err := ops.Listen(cfg.Addr)
 	if err != nil {

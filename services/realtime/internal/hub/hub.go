@@ -118,6 +118,17 @@ func (h *Hub) HasSubscribers(name string) bool {
 	return sh.rooms[name] != nil
 }
 
+// Subscribers returns how many local subscribers the room has.
+func (h *Hub) Subscribers(name string) int {
+	sh := h.shard(name)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	if r := sh.rooms[name]; r != nil {
+		return len(r.subs)
+	}
+	return 0
+}
+
 // Check decides what to do with the message at (epoch, offset) in the room and, for Gap,
 // returns the last offset delivered. Check and Broadcast of one room must be called from
 // one goroutine at a time (the broker reads each room from exactly one stream shard).

@@ -28,7 +28,8 @@ func (n *Node) Dispatch(e broker.Entry) {
 	case broker.KindMessage:
 		n.dispatchMessage(e)
 	case broker.KindPresenceJoin, broker.KindPresenceLeave:
-		if !n.hub.HasSubscribers(e.Room) {
+		subs := n.hub.Subscribers(e.Room)
+		if subs == 0 || (n.cfg.PresenceEventsMaxRoom > 0 && subs > n.cfg.PresenceEventsMaxRoom) {
 			return
 		}
 		typ := protocol.TypePresenceJoin

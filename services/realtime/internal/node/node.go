@@ -60,6 +60,9 @@ type Config struct {
 	PresenceLimit int
 	// TypingTTL is how long clients show a typing indicator after the last typing event.
 	TypingTTL time.Duration
+	// PresenceEventsMaxRoom is the most local members a room may have to get presence
+	// join and leave events (0: no limit).
+	PresenceEventsMaxRoom int
 }
 
 // Node ties the hub, the broker and the producer together.

@@ -245,3 +245,33 @@ func TestRecoverReportsWhetherItIsComplete(t *testing.T) {
 		})
 	}
 }
+
+func TestPresenceEventsReachOnlyRoomsUpToTheLimit(t *testing.T) {
+	tests := []struct {
+		name    string
+		members int
+		limit   int
+		want    int // frames each member gets
+	}{
+		{"a room at the limit gets the event", 3, 3, 1},
+		{"a room over the limit gets none", 4, 3, 0},
+		{"no limit means every room gets it", 50, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := setup(t)
+			b.node.cfg.PresenceEventsMaxRoom = tt.limit
+			recs := make([]*recorder, tt.members)
+			for i := range recs {
+				recs[i] = &recorder{}
+				b.node.Hub().Subscribe(room, recs[i])
+			}
+			b.node.Dispatch(broker.Entry{Kind: broker.KindPresenceJoin, Room: room, Data: []byte(`{"client_id":"c"}`)})
+			for i, r := range recs {
+				if len(r.frames) != tt.want {
+					t.Fatalf("member %d got %d frames, want %d", i, len(r.frames), tt.want)
+				}
+			}
+		})
+	}
+}

@@ -15,8 +15,9 @@ import (
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
 )
 
-// conn is one WebSocket connection. Only the reader goroutine (run) touches rooms and the
-// limiter; only the writer goroutine writes to the socket.
+// conn is one WebSocket connection. Only the frame handlers, which run one at a time on
+// behalf of the reader (run), touch rooms and the limiter; only the writer goroutine
+// writes to the socket.
 type conn struct {
 	h     *Handler
 	ws    *websocket.Conn
@@ -29,7 +30,6 @@ type conn struct {
 
 	// writeStart is when the write in progress began (UnixNano), 0 when none is.
 	writeStart atomic.Int64
-	pingDue    atomic.Bool
 
 	dead     chan struct{} // closed when the connection is being torn down
 	deadOnce sync.Once
@@ -53,8 +53,8 @@ var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (c *conn) run(ctx context.Context) {
 	defer close(c.ended)
-	go c.writeLoop()
 	defer c.cleanup()
+	done := make(chan struct{})
 	for {
 		typ, r, err := c.ws.Reader(ctx)
 		if err != nil {
@@ -68,29 +68,42 @@ func (c *conn) run(ctx context.Context) {
 			c.readEnded(err)
 			return
 		}
-		if typ != websocket.MessageText {
-			readBufs.Put(buf)
-			c.h.framesIn["invalid"].Inc()
-			c.replyError("", "", &protocol.Error{Code: protocol.ErrBadFrame, Message: "frames must be JSON text frames"})
-			continue
-		}
-		// Decode copies what it keeps, so the buffer can go back at once.
-		f, perr := protocol.Decode(buf.Bytes(), c.h.cfg.Limits)
-		if buf.Cap() <= 64<<10 {
-			readBufs.Put(buf)
-		}
-		if perr != nil {
-			c.h.framesIn["invalid"].Inc()
-			c.replyError(f.Ref, f.GroupID, perr)
-			continue
-		}
-		c.h.framesIn[f.Type].Inc()
-		if !c.limiter.allow(time.Now(), c.h.cfg.FrameRate, float64(c.h.cfg.FrameBurst)) {
-			c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrRateLimited, Message: "too many frames; this one was dropped"})
-			continue
-		}
-		c.handle(ctx, f)
+		// The frame is handled on a goroutine of its own while this one waits: the reader
+		// waits on the socket for the connection's whole life, and keeps only the small
+		// stack reading needs if the deep work of handlers (token checks, Redis, Kafka)
+		// happens elsewhere. Frames are still handled one at a time, in order.
+		go func() {
+			c.frame(ctx, typ, buf)
+			done <- struct{}{}
+		}()
+		<-done
 	}
+}
+
+// frame decodes and handles one frame, then returns its buffer to the pool.
+func (c *conn) frame(ctx context.Context, typ websocket.MessageType, buf *bytes.Buffer) {
+	if typ != websocket.MessageText {
+		readBufs.Put(buf)
+		c.h.framesIn["invalid"].Inc()
+		c.replyError("", "", &protocol.Error{Code: protocol.ErrBadFrame, Message: "frames must be JSON text frames"})
+		return
+	}
+	// Decode copies what it keeps, so the buffer can go back at once.
+	f, perr := protocol.Decode(buf.Bytes(), c.h.cfg.Limits)
+	if buf.Cap() <= 64<<10 {
+		readBufs.Put(buf)
+	}
+	if perr != nil {
+		c.h.framesIn["invalid"].Inc()
+		c.replyError(f.Ref, f.GroupID, perr)
+		return
+	}
+	c.h.framesIn[f.Type].Inc()
+	if !c.limiter.allow(time.Now(), c.h.cfg.FrameRate, float64(c.h.cfg.FrameBurst)) {
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrRateLimited, Message: "too many frames; this one was dropped"})
+		return
+	}
+	c.handle(ctx, f)
 }
 
 func (c *conn) readEnded(err error) {
@@ -128,11 +141,25 @@ func (c *conn) abort(code websocket.StatusCode, reason string) {
 
 // push queues a frame for the client, closing the connection if its queue is full.
 func (c *conn) push(frame []byte) {
-	if !c.q.push(frame) {
+	ok, start := c.q.push(frame)
+	if !ok {
 		c.abort(protocol.CloseSlowConsumer, "send queue full: client too slow")
 		return
 	}
+	if start {
+		c.startWriter()
+	}
 	c.h.metrics.FramesOut.Inc()
+}
+
+// startWriter starts the writer goroutine for a queue that just got work. A connection
+// being torn down gets none (its queue stays marked running, so none is asked for again).
+func (c *conn) startWriter() {
+	select {
+	case <-c.dead:
+	default:
+		go c.writeLoop()
+	}
 }
 
 // pushWait queues a frame, waiting while the queue is half full so live frames keep room.
@@ -140,7 +167,10 @@ func (c *conn) push(frame []byte) {
 func (c *conn) pushWait(frame []byte) bool {
 	var timeout <-chan time.Time
 	for {
-		pushed, closing := c.q.tryPushHalf(frame)
+		pushed, closing, start := c.q.tryPushHalf(frame)
+		if start {
+			c.startWriter()
+		}
 		if pushed {
 			c.h.metrics.FramesOut.Inc()
 			return true
@@ -170,43 +200,37 @@ func (c *conn) replyError(ref, groupID string, e *protocol.Error) {
 }
 
 func (c *conn) requestPing() {
-	c.pingDue.Store(true)
-	signal(c.q.wake)
+	if c.q.ping() {
+		c.startWriter()
+	}
 }
 
-// writeLoop is the only writer of the socket.
+// writeLoop is the only writer of the socket while it runs; it returns when the queue is
+// empty (the next push starts another) or the connection ends.
 func (c *conn) writeLoop() {
-	var spare [][]byte
 	for {
 		select {
 		case <-c.dead:
 			return
-		case <-c.q.wake:
+		default:
 		}
-		for {
-			if c.pingDue.Swap(false) && !c.ping() {
+		frames, ping, closing, more := c.q.take()
+		if !more {
+			return
+		}
+		if ping && !c.ping() {
+			return
+		}
+		for _, f := range frames {
+			if !c.write(f) {
 				return
 			}
-			frames, closing := c.q.take(spare)
-			for i, f := range frames {
-				if !c.write(f) {
-					return
-				}
-				frames[i] = nil // let the frame be collected
-			}
-			// Keep a small spare slice; drop a big one so an idle connection stays small.
-			spare = frames
-			if cap(spare) > 64 {
-				spare = nil
-			}
-			if closing {
-				c.deadOnce.Do(func() { close(c.dead) })
-				_ = c.ws.Close(protocol.CloseReconnect, "server shutting down: reconnect")
-				return
-			}
-			if len(frames) == 0 {
-				break
-			}
+		}
+		c.q.recycle(frames)
+		if closing {
+			c.deadOnce.Do(func() { close(c.dead) })
+			_ = c.ws.Close(protocol.CloseReconnect, "server shutting down: reconnect")
+			return
 		}
 	}
 }
@@ -271,7 +295,9 @@ func (c *conn) drain(ctx context.Context) {
 		case <-ctx.Done():
 		}
 	}
-	c.q.closeAfterFlush()
+	if c.q.closeAfterFlush() {
+		c.startWriter()
+	}
 	select {
 	case <-c.ended:
 	case <-ctx.Done():

@@ -87,7 +87,8 @@ func NewHandler(n *node.Node, v Verifier, cfg Config, m *metrics.Metrics, log *z
 	return h
 }
 
-// ServeHTTP upgrades the request and runs the connection until it ends.
+// ServeHTTP upgrades the request and hands the connection to a goroutine of its own, so
+// neither the HTTP server's goroutine nor the request outlive the upgrade.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ip := remoteIP(r)
 	switch h.admit(ip) {
@@ -98,23 +99,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many connections from this address", http.StatusTooManyRequests)
 		return
 	}
-	defer h.leaveIP(ip)
-	wsc, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	wsc, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		OriginPatterns:  h.cfg.OriginPatterns,
 		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil {
+		h.leaveIP(ip)
 		h.log.Debug("websocket accept failed", zap.Error(err))
 		return // Accept wrote the HTTP error
 	}
 	wsc.SetReadLimit(h.cfg.MaxFrameBytes)
 	c := newConn(h, wsc, ip)
 	if !h.track(c) {
+		h.leaveIP(ip)
 		_ = wsc.Close(protocol.CloseReconnect, "server is shutting down")
 		return
 	}
-	defer h.untrack(c)
-	c.run(r.Context())
+	go func() {
+		defer h.leaveIP(ip)
+		defer h.untrack(c)
+		// The request's context ends when ServeHTTP returns (and holds the request); the
+		// connection lives on until it closes or Drain ends it.
+		c.run(context.Background())
+	}()
 }
 
 type admission int

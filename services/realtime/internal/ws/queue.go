@@ -7,20 +7,31 @@ import (
 // queue holds the frames waiting for a connection's writer. Producers never block on it
 // (a full queue means the client is too slow); only the reader goroutine may wait for room,
 // when it replays history.
+//
+// The writer goroutine runs only while there is something to write: the call that finds
+// the queue idle and gives it work is told to start one, and the writer ends when it
+// finds nothing left. An idle connection thus holds no writer stack, which is most of
+// what idle connections cost.
 type queue struct {
 	mu     sync.Mutex
 	frames [][]byte
 	max    int
+	// running is set while a writer goroutine owns the queue.
+	running bool
+	// pingDue asks the writer to ping the client.
+	pingDue bool
 	// waiting is set while pushWait waits for the writer to make room.
 	waiting bool
 	// closing is set once the connection should close after what is queued is written.
 	closing bool
-	// wake tells the writer there is work; space tells a waiting pushWait there is room.
-	wake, space chan struct{}
+	// space tells a waiting pushWait there is room.
+	space chan struct{}
+	// spare is an emptied frames slice kept for the next take.
+	spare [][]byte
 }
 
 func newQueue(max int) queue {
-	return queue{max: max, wake: make(chan struct{}, 1), space: make(chan struct{}, 1)}
+	return queue{max: max, space: make(chan struct{}, 1)}
 }
 
 func signal(ch chan struct{}) {
@@ -30,60 +41,93 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// push appends a frame unless the queue is full or closing. It reports false only when
-// full.
-func (q *queue) push(frame []byte) bool {
-	q.mu.Lock()
-	if q.closing {
-		q.mu.Unlock()
-		return true
-	}
-	if len(q.frames) >= q.max {
-		q.mu.Unlock()
+// claim marks the writer running and reports whether the caller must start it. q.mu is
+// held.
+func (q *queue) claim() bool {
+	if q.running {
 		return false
 	}
-	q.frames = append(q.frames, frame)
-	q.mu.Unlock()
-	signal(q.wake)
+	q.running = true
 	return true
+}
+
+// push appends a frame unless the queue is full or closing. It reports false only when
+// full, and start when the caller must start the writer.
+func (q *queue) push(frame []byte) (ok, start bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closing {
+		return true, false
+	}
+	if len(q.frames) >= q.max {
+		return false, false
+	}
+	q.frames = append(q.frames, frame)
+	return true, q.claim()
 }
 
 // tryPushHalf appends a frame if the queue is less than half full, leaving the other half
 // for live frames; otherwise it marks the caller as waiting for space.
-func (q *queue) tryPushHalf(frame []byte) (pushed, closing bool) {
+func (q *queue) tryPushHalf(frame []byte) (pushed, closing, start bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closing {
-		return false, true
+		return false, true, false
 	}
 	if len(q.frames) >= max(q.max/2, 1) {
 		q.waiting = true
-		return false, false
+		return false, false, false
 	}
 	q.frames = append(q.frames, frame)
-	signal(q.wake)
-	return true, false
+	return true, false, q.claim()
 }
 
-// take swaps the queued frames for spare (emptied) and reports whether the connection is
-// to close once they are written.
-func (q *queue) take(spare [][]byte) (frames [][]byte, closing bool) {
+// ping asks the writer for a ping and reports whether the caller must start it.
+func (q *queue) ping() (start bool) {
 	q.mu.Lock()
-	frames, q.frames = q.frames, spare[:0]
+	defer q.mu.Unlock()
+	q.pingDue = true
+	return q.claim()
+}
+
+// take hands the writer the queued frames and reports whether to ping first and whether
+// the connection is to close once they are written. When there is nothing to do it ends
+// the writer's turn (more is false) and the writer must return.
+func (q *queue) take() (frames [][]byte, ping, closing, more bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.frames) == 0 && !q.pingDue && !q.closing {
+		q.running = false
+		return nil, false, false, false
+	}
+	frames, q.frames, q.spare = q.frames, q.spare[:0], nil
+	ping, q.pingDue = q.pingDue, false
 	closing = q.closing
 	if q.waiting {
 		q.waiting = false
 		signal(q.space)
 	}
-	q.mu.Unlock()
-	return frames, closing
+	return frames, ping, closing, true
 }
 
-// closeAfterFlush makes the writer close the connection once what is queued is written.
-func (q *queue) closeAfterFlush() {
+// recycle keeps a written frames slice for the next take; big ones are dropped so an idle
+// connection stays small.
+func (q *queue) recycle(frames [][]byte) {
+	if cap(frames) > 16 {
+		return
+	}
+	clear(frames) // let the frames be collected
 	q.mu.Lock()
-	q.closing = true
+	q.spare = frames[:0]
 	q.mu.Unlock()
-	signal(q.wake)
+}
+
+// closeAfterFlush makes the writer close the connection once what is queued is written;
+// it reports whether the caller must start the writer.
+func (q *queue) closeAfterFlush() (start bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closing = true
 	signal(q.space)
+	return q.claim()
 }

@@ -17,7 +17,9 @@ import (
 func newTestConn(tb testing.TB, queue int) *conn {
 	tb.Helper()
 	h := &Handler{cfg: Config{SendQueue: queue}, metrics: metrics.Discard(), log: zap.NewNop()}
-	return &conn{h: h, id: "me", q: newQueue(queue), dead: make(chan struct{}), ended: make(chan struct{})}
+	c := &conn{h: h, id: "me", q: newQueue(queue), dead: make(chan struct{}), ended: make(chan struct{})}
+	c.q.running = true // no socket to write to: the test takes the frames itself
+	return c
 }
 
 func msg(epoch string, offset uint64) *hub.Frame {
@@ -27,7 +29,7 @@ func msg(epoch string, offset uint64) *hub.Frame {
 // queued returns the queued frames as strings, resets replaced by "reset:<epoch><offset>".
 func queued(tb testing.TB, c *conn) []string {
 	tb.Helper()
-	frames, _ := c.q.take(nil)
+	frames, _, _, _ := c.q.take()
 	out := make([]string, len(frames))
 	for i, f := range frames {
 		out[i] = string(f)
@@ -106,36 +108,40 @@ func TestSubDeliversEachMessageOnceInOrder(t *testing.T) {
 }
 
 func TestQueue(t *testing.T) {
+	push := func(q *queue, frame string) bool {
+		ok, _ := q.push([]byte(frame))
+		return ok
+	}
 	t.Run("push refuses when full and take empties it", func(t *testing.T) {
 		q := newQueue(2)
-		if !q.push([]byte("a")) || !q.push([]byte("b")) {
+		if !push(&q, "a") || !push(&q, "b") {
 			t.Fatal("push into a queue with room failed")
 		}
-		if q.push([]byte("c")) {
+		if push(&q, "c") {
 			t.Fatal("push into a full queue succeeded")
 		}
-		frames, closing := q.take(nil)
+		frames, _, closing, _ := q.take()
 		if len(frames) != 2 || closing {
 			t.Fatalf("take = %d frames, closing %v", len(frames), closing)
 		}
-		if !q.push([]byte("c")) {
+		if !push(&q, "c") {
 			t.Fatal("push after take failed")
 		}
 	})
 	t.Run("replays leave half the queue to live frames", func(t *testing.T) {
 		q := newQueue(4)
 		for i := 0; i < 2; i++ {
-			if ok, _ := q.tryPushHalf([]byte("r")); !ok {
+			if ok, _, _ := q.tryPushHalf([]byte("r")); !ok {
 				t.Fatalf("replay push %d refused", i)
 			}
 		}
-		if ok, _ := q.tryPushHalf([]byte("r")); ok {
+		if ok, _, _ := q.tryPushHalf([]byte("r")); ok {
 			t.Fatal("replay push into a half-full queue succeeded")
 		}
-		if !q.push([]byte("live")) {
+		if !push(&q, "live") {
 			t.Fatal("a live frame found no room")
 		}
-		q.take(nil)
+		q.take()
 		select {
 		case <-q.space:
 		default:
@@ -144,15 +150,51 @@ func TestQueue(t *testing.T) {
 	})
 	t.Run("a closing queue accepts nothing more", func(t *testing.T) {
 		q := newQueue(4)
-		q.push([]byte("last"))
+		push(&q, "last")
 		q.closeAfterFlush()
-		q.push([]byte("late"))
-		frames, closing := q.take(nil)
+		push(&q, "late")
+		frames, _, closing, _ := q.take()
 		if len(frames) != 1 || !closing {
 			t.Fatalf("take = %d frames, closing %v; want the 1 frame queued before, closing", len(frames), closing)
 		}
-		if _, closing := q.tryPushHalf([]byte("r")); !closing {
+		if _, closing, _ := q.tryPushHalf([]byte("r")); !closing {
 			t.Fatal("a replay push into a closing queue must report closing")
+		}
+	})
+	t.Run("only the push that finds the queue idle starts a writer", func(t *testing.T) {
+		q := newQueue(4)
+		if _, start := q.push([]byte("a")); !start {
+			t.Fatal("the first push must start the writer")
+		}
+		if _, start := q.push([]byte("b")); start {
+			t.Fatal("a push while the writer runs must not start another")
+		}
+		if start := q.ping(); start {
+			t.Fatal("a ping while the writer runs must not start another")
+		}
+		frames, ping, _, more := q.take()
+		if len(frames) != 2 || !ping || !more {
+			t.Fatalf("take = %d frames, ping %v, more %v; want 2, true, true", len(frames), ping, more)
+		}
+		q.recycle(frames)
+		if _, _, _, more := q.take(); more {
+			t.Fatal("take of an empty queue must end the writer's turn")
+		}
+		if _, start := q.push([]byte("c")); !start {
+			t.Fatal("a push after the writer ended must start a new one")
+		}
+	})
+	t.Run("a ping or a close of an idle queue starts a writer", func(t *testing.T) {
+		q := newQueue(4)
+		if !q.ping() {
+			t.Fatal("a ping of an idle queue must start the writer")
+		}
+		if _, ping, _, more := q.take(); !ping || !more {
+			t.Fatal("the writer must be asked to ping")
+		}
+		q.take() // ends the turn
+		if !q.closeAfterFlush() {
+			t.Fatal("closing an idle queue must start the writer to send the close")
 		}
 	})
 }
