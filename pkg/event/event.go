@@ -5,7 +5,6 @@ package event
 
 import (
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -67,12 +66,12 @@ func Validate(m *Message) error {
 		}
 	}
 	switch {
-	case m.GetBody() == "" || !storableText(m.GetBody(), MaxBodyBytes):
-		return fmt.Errorf("event: body must be 1..%d bytes of UTF-8 without NUL", MaxBodyBytes)
-	case m.GetClientMsgId() == "" || !storableText(m.GetClientMsgId(), MaxClientIDBytes):
-		return fmt.Errorf("event: client_msg_id must be 1..%d bytes of UTF-8 without NUL", MaxClientIDBytes)
-	case !storableText(m.GetSenderName(), MaxNameBytes):
-		return fmt.Errorf("event: sender_name must be at most %d bytes of UTF-8 without NUL", MaxNameBytes)
+	case m.GetBody() == "" || len(m.GetBody()) > MaxBodyBytes || !utf8.ValidString(m.GetBody()):
+		return fmt.Errorf("event: body must be 1..%d bytes of UTF-8", MaxBodyBytes)
+	case m.GetClientMsgId() == "" || len(m.GetClientMsgId()) > MaxClientIDBytes || !utf8.ValidString(m.GetClientMsgId()):
+		return fmt.Errorf("event: client_msg_id must be 1..%d bytes of UTF-8", MaxClientIDBytes)
+	case len(m.GetSenderName()) > MaxNameBytes || !utf8.ValidString(m.GetSenderName()):
+		return fmt.Errorf("event: sender_name must be at most %d bytes of UTF-8", MaxNameBytes)
 	case m.GetCreatedAtUnixMs() <= 0:
 		return fmt.Errorf("event: created_at_unix_ms must be set")
 	}
@@ -81,9 +80,3 @@ func Validate(m *Message) error {
 
 // CreatedAt returns the acceptance time of m.
 func CreatedAt(m *Message) time.Time { return time.UnixMilli(m.GetCreatedAtUnixMs()).UTC() }
-
-// storableText reports whether s fits in max bytes and in a PostgreSQL text column, which
-// holds valid UTF-8 without NUL.
-func storableText(s string, max int) bool {
-	return len(s) <= max && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
-	"github.com/quickchat-go/quickchat/services/gateway/internal/clientip"
+	"github.com/quickchat-go/quickchat/pkg/clientip"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
 )
 

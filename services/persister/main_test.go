@@ -236,6 +236,18 @@ func (b *bundle) assertExactly(tb testing.TB, msgs []*event.Message) {
 	}
 }
 
+// waitCommitted waits until the group's committed offsets over partitions add up to n.
+func (b *bundle) waitCommitted(t *testing.T, partitions int, n int64) {
+	t.Helper()
+	waitFor(t, "every record to be committed", func() bool {
+		var sum int64
+		for _, c := range b.committed(t, partitions) {
+			sum += max(c, 0)
+		}
+		return sum == n
+	})
+}
+
 // committed returns the consumer group's committed offset per partition (-1: none).
 func (b *bundle) committed(tb testing.TB, partitions int) []int64 {
 	tb.Helper()

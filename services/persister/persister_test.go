@@ -32,13 +32,7 @@ func TestPersisterStoresEachDistinctMessageExactlyOnce(t *testing.T) {
 	produceMessages(t, b, resent)
 
 	addr := startInProcess(t, b.config())
-	waitFor(t, "every record to be committed", func() bool {
-		var sum int64
-		for _, c := range b.committed(t, partitions) {
-			sum += max(c, 0)
-		}
-		return sum == int64(len(resent))
-	})
+	b.waitCommitted(t, partitions, int64(len(resent)))
 
 	b.assertExactly(t, msgs)
 	if got := metric(t, addr, "persister_rows_written_total"); got != n {
@@ -162,13 +156,7 @@ func TestPersisterKilledWithSIGKILLMidBacklogStoresEveryMessageOnceAfterRestart(
 
 	cfg.BatchSize, cfg.DatabaseMaxConns = 2000, 4
 	startProc(t, bin, cfg)
-	waitFor(t, "every record to be committed", func() bool {
-		var sum int64
-		for _, c := range b.committed(t, partitions) {
-			sum += max(c, 0)
-		}
-		return sum == n
-	})
+	b.waitCommitted(t, partitions, n)
 	b.assertExactly(t, msgs)
 }
 
@@ -227,13 +215,7 @@ func TestPersisterRidesOutAPostgresOutageWithoutLossDeadLettersOrEarlyCommits(t 
 	t.Logf("during the outage: committed %v, stored per partition %v", committed, lens(stored))
 	p.signal(t, syscall.SIGCONT)
 
-	waitFor(t, "every record to be committed", func() bool {
-		var sum int64
-		for _, c := range b.committed(t, partitions) {
-			sum += max(c, 0)
-		}
-		return sum == n
-	})
+	b.waitCommitted(t, partitions, n)
 	b.assertExactly(t, msgs)
 	if dl := b.deadLetters(t); len(dl) != 0 {
 		t.Errorf("%d dead letters after an outage, want none", len(dl))
@@ -268,13 +250,7 @@ func TestTwoPersistersShareTheBacklogAndOneBeingKilledLosesNothing(t *testing.T)
 	t.Logf("killed one of two persisters with %d of %d messages stored", atKill, 3*n/4)
 	produceMessages(t, b, msgs[3*n/4:])
 
-	waitFor(t, "every record to be committed", func() bool {
-		var sum int64
-		for _, o := range b.committed(t, partitions) {
-			sum += max(o, 0)
-		}
-		return sum == n
-	})
+	b.waitCommitted(t, partitions, n)
 	b.assertExactly(t, msgs)
 	if dl := b.deadLetters(t); len(dl) != 0 {
 		t.Errorf("%d dead letters, want none", len(dl))

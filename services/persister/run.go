@@ -117,7 +117,10 @@ func startPipeline(ctx context.Context, cfg Config, sink consumer.Sink, reg prom
 				return
 			case err != nil && ctx.Err() == nil:
 				log.Warn("consume ended with error", zap.Error(err))
-				_ = sleep(ctx, time.Second)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
 			}
 		}
 	}()
@@ -149,16 +152,4 @@ func consumerConfig(cfg Config) *sarama.Config {
 	// want; the default 100ms would pause it for every ordinary write.
 	k.Consumer.MaxProcessingTime = time.Second
 	return k
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

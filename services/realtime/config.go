@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/quickchat-go/quickchat/pkg/clientip"
 )
 
 // Config is the realtime service's configuration, read from REALTIME_* variables. Every
@@ -55,8 +57,13 @@ type Config struct {
 	// AllowedOrigins are browser Origin host patterns allowed to connect
 	// (default localhost:*,127.0.0.1:*). Clients without an Origin header always may.
 	AllowedOrigins []string `envconfig:"ALLOWED_ORIGINS" default:"localhost:*,127.0.0.1:*"`
-	// MaxConnsPerIP bounds concurrent connections from one address (default 256; 0: none).
+	// MaxConnsPerIP bounds concurrent connections from one client address (default 256;
+	// 0: none). IPv6 clients count per /64.
 	MaxConnsPerIP int `envconfig:"MAX_CONNS_PER_IP" default:"256"`
+	// TrustedProxies lists addresses or CIDR prefixes of reverse proxies (ingress, load
+	// balancer) whose X-Forwarded-For is believed. Behind a proxy it must be set, or every
+	// client counts as the proxy's address in MaxConnsPerIP.
+	TrustedProxies []string `envconfig:"TRUSTED_PROXIES"`
 	// MaxRoomsPerConn bounds the rooms one connection may join (default 64).
 	MaxRoomsPerConn int `envconfig:"MAX_ROOMS_PER_CONN" default:"64"`
 	// MaxBodyBytes bounds one message body (default 4096).
@@ -134,6 +141,9 @@ func (c Config) Validate() error {
 	check(c.RecoverLimit >= 1, "REALTIME_RECOVER_LIMIT must be positive")
 	check(c.KafkaTopic != "" && c.KafkaTopicPartitions >= 1, "REALTIME_KAFKA_TOPIC must be set and REALTIME_KAFKA_TOPIC_PARTITIONS positive")
 	check(c.MaxConnsPerIP >= 0, "REALTIME_MAX_CONNS_PER_IP must not be negative")
+	if _, err := clientip.ParsePrefixes(c.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("REALTIME_TRUSTED_PROXIES: %w", err))
+	}
 	check(c.MaxRoomsPerConn >= 1, "REALTIME_MAX_ROOMS_PER_CONN must be positive")
 	check(c.MaxBodyBytes >= 1 && c.MaxBodyBytes <= 64<<10, "REALTIME_MAX_BODY_BYTES must be 1..65536")
 	check(c.FrameRate > 0 && c.FrameBurst >= 1, "REALTIME_FRAME_RATE and REALTIME_FRAME_BURST must be positive")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
@@ -318,4 +320,51 @@ func TestConnectionAndFrameLimits(t *testing.T) {
 			t.Fatalf("%d pongs and %d rate_limited errors; want the burst of 3 through and the rest limited", pongs, limited)
 		}
 	})
+}
+
+func TestPerAddressLimitBehindATrustedProxy(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// The test dials from loopback, so loopback plays the proxy.
+	behindProxy := b.start(t, func(c *Config) { c.MaxConnsPerIP = 1; c.TrustedProxies = []string{"127.0.0.0/8", "::1"} })
+	direct := b.start(t, func(c *Config) { c.MaxConnsPerIP = 1 })
+
+	// hold dials with X-Forwarded-For: xff and keeps an accepted connection open.
+	hold := func(t *testing.T, url, xff string) int {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), hang)
+		defer cancel()
+		ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"X-Forwarded-For": {xff}}})
+		if err == nil {
+			t.Cleanup(func() { _ = ws.CloseNow() })
+		}
+		if resp == nil {
+			t.Fatalf("dial %s: no response: %v", url, err)
+		}
+		return resp.StatusCode
+	}
+	tests := []struct {
+		name string
+		inst *instance
+		xffs []string
+		want []int
+	}{
+		{"behind a trusted proxy each client has its own limit", behindProxy,
+			[]string{"203.0.113.1", "203.0.113.2"}, []int{101, 101}},
+		{"behind a trusted proxy one client is still limited", behindProxy,
+			[]string{"203.0.113.3", "198.51.100.9, 203.0.113.3"}, []int{101, 429}},
+		{"IPv6 clients count per /64", behindProxy,
+			[]string{"2001:db8:1:1::1", "2001:db8:1:1::2"}, []int{101, 429}},
+		{"a header from an untrusted peer is ignored", direct,
+			[]string{"203.0.113.4", "203.0.113.5"}, []int{101, 429}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for i, xff := range tt.xffs {
+				if got := hold(t, tt.inst.url(), xff); got != tt.want[i] {
+					t.Fatalf("connection %d (X-Forwarded-For %s): status %d, want %d", i+1, xff, got, tt.want[i])
+				}
+			}
+		})
+	}
 }

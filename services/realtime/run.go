@@ -15,6 +15,7 @@ import (
 	"github.com/redis/rueidis"
 	"go.uber.org/zap"
 
+	"github.com/quickchat-go/quickchat/pkg/clientip"
 	"github.com/quickchat-go/quickchat/pkg/kafka"
 	"github.com/quickchat-go/quickchat/pkg/logging"
 	"github.com/quickchat-go/quickchat/pkg/ops"
@@ -33,6 +34,10 @@ import (
 // flight finish, clients are told to reconnect elsewhere, the producer is flushed.
 func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	trusted, err := clientip.ParsePrefixes(cfg.TrustedProxies)
+	if err != nil {
 		return err
 	}
 	if cfg.InstanceID == "" {
@@ -94,7 +99,7 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 		OriginPatterns: cfg.AllowedOrigins, MaxFrameBytes: cfg.maxFrameBytes(),
 		SendQueue: cfg.SendQueue, WriteTimeout: cfg.WriteTimeout,
 		PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
-		MaxConnsPerIP: cfg.MaxConnsPerIP, MaxRoomsPerConn: cfg.MaxRoomsPerConn,
+		MaxConnsPerIP: cfg.MaxConnsPerIP, ClientIP: clientip.New(trusted), MaxRoomsPerConn: cfg.MaxRoomsPerConn,
 		FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst, TypingInterval: cfg.TypingInterval,
 		OpTimeout: cfg.OpTimeout, Limits: protocol.Limits{MaxBodyBytes: cfg.MaxBodyBytes},
 	}, m, log)

@@ -14,7 +14,7 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/store"
 	"github.com/quickchat-go/quickchat/pkg/token"
-	"github.com/quickchat-go/quickchat/services/gateway/internal/clientip"
+	"github.com/quickchat-go/quickchat/pkg/clientip"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/session"
 )
 

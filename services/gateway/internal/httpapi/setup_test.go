@@ -22,7 +22,7 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/ops"
 	"github.com/quickchat-go/quickchat/pkg/store"
 	"github.com/quickchat-go/quickchat/pkg/token"
-	"github.com/quickchat-go/quickchat/services/gateway/internal/clientip"
+	"github.com/quickchat-go/quickchat/pkg/clientip"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/httpapi"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/oidclogin"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/oidctest"

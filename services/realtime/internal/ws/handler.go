@@ -2,7 +2,6 @@ package ws
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/quickchat-go/quickchat/pkg/clientip"
 	"github.com/quickchat-go/quickchat/pkg/token"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/metrics"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
@@ -44,8 +44,10 @@ type Config struct {
 	// PingInterval is how often every connection is pinged; PongTimeout is how long the
 	// pong may take before the peer is taken for dead.
 	PingInterval, PongTimeout time.Duration
-	// MaxConnsPerIP bounds concurrent connections from one remote address (0: no limit).
+	// MaxConnsPerIP bounds concurrent connections from one client address (0: no limit).
 	MaxConnsPerIP int
+	// ClientIP finds the client's address behind trusted proxies (nil: the TCP peer).
+	ClientIP *clientip.Resolver
 	// MaxRoomsPerConn bounds how many rooms one connection may join.
 	MaxRoomsPerConn int
 	// FrameRate and FrameBurst rate-limit client frames per connection (a token bucket).
@@ -77,6 +79,9 @@ type Handler struct {
 
 // NewHandler returns a Handler. Call Run to drive keepalives and stall checks.
 func NewHandler(n *node.Node, v Verifier, cfg Config, m *metrics.Metrics, log *zap.Logger) *Handler {
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = clientip.New(nil)
+	}
 	h := &Handler{node: n, verifier: v, cfg: cfg, metrics: m, log: log,
 		conns: make(map[*conn]struct{}), perIP: make(map[string]int), framesIn: make(map[string]prometheus.Counter)}
 	// Count frames only by known types so clients cannot mint label values.
@@ -90,7 +95,7 @@ func NewHandler(n *node.Node, v Verifier, cfg Config, m *metrics.Metrics, log *z
 // ServeHTTP upgrades the request and hands the connection to a goroutine of its own, so
 // neither the HTTP server's goroutine nor the request outlive the upgrade.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ip := remoteIP(r)
+	ip := clientip.Key(h.cfg.ClientIP.Resolve(r))
 	switch h.admit(ip) {
 	case admitDraining:
 		http.Error(w, "server is shutting down; connect to another instance", http.StatusServiceUnavailable)
@@ -151,16 +156,6 @@ func (h *Handler) leaveIP(ip string) {
 	if h.perIP[ip]--; h.perIP[ip] <= 0 {
 		delete(h.perIP, ip)
 	}
-}
-
-// remoteIP is the peer address of the TCP connection. Behind a proxy that is the proxy's;
-// the per-IP limit then applies per proxy and should be raised accordingly.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func (h *Handler) track(c *conn) bool {
