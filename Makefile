@@ -48,7 +48,8 @@ check-generated: tools ## fail if committed generated code is stale
 	@echo "generated code is up to date"
 
 .PHONY: vet
-vet: ## go vet every module
+vet: ## gofmt check and go vet of every module
+	@unformatted=$$(gofmt -l $(MODULES)); if [[ -n "$$unformatted" ]]; then echo "not gofmt-ed:"; echo "$$unformatted"; exit 1; fi
 	@for m in $(MODULES); do echo "vet $$m"; (cd $$m && go vet ./...) || exit 1; done
 
 .PHONY: build
