@@ -1,6 +1,7 @@
 // Package k8s holds Quick Chat's deployment checks. The manifests themselves live beside
-// this file (base/, overlays/dev, overlays/prod), docker-compose.yml and the Dockerfiles at
-// the repository root and under services/*.
+// this file (base/, overlays/dev, overlays/prod, and the load generator Job as the component
+// components/loadgen, rendered in overlays/dev-loadtest), docker-compose.yml and the
+// Dockerfiles at the repository root and under services/*.
 //
 // No Docker engine or cluster is needed: the tests render every kustomize overlay and
 // decode each object strictly into Kubernetes API types, load docker-compose.yml with the

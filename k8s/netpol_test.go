@@ -41,6 +41,18 @@ func endpointPorts(ep Endpoint) []Flow {
 	return flows
 }
 
+// workloadEndpoint is a pod of w in namespace ns, with the ports its containers declare.
+func workloadEndpoint(ns string, w workload) Endpoint {
+	ep := Endpoint{Name: w.name, Namespace: ns, NamespaceLabels: map[string]string{"kubernetes.io/metadata.name": ns},
+		Labels: w.template.Labels, NamedPorts: map[string]int32{}}
+	for _, c := range w.template.Spec.Containers {
+		for _, p := range c.Ports {
+			ep.NamedPorts[p.Name] = p.ContainerPort
+		}
+	}
+	return ep
+}
+
 // flowsFrom evaluates every flow from or to the overlay's namespace among its pods and the
 // outsiders, as "src -> dst:port/proto" strings: the flows both sides allow, and those
 // that one side (the egress policies of a pod of the namespace, or the ingress policies of
@@ -50,14 +62,7 @@ func flowsFrom(m *manifests) (allowed, egressOnly, ingressOnly []string) {
 	ns := m.namespaces[0].Name
 	var eps []Endpoint
 	for _, w := range m.workloads() {
-		ep := Endpoint{Name: w.name, Namespace: ns, NamespaceLabels: map[string]string{"kubernetes.io/metadata.name": ns},
-			Labels: w.template.Labels, NamedPorts: map[string]int32{}}
-		for _, c := range w.template.Spec.Containers {
-			for _, p := range c.Ports {
-				ep.NamedPorts[p.Name] = p.ContainerPort
-			}
-		}
-		eps = append(eps, ep)
+		eps = append(eps, workloadEndpoint(ns, w))
 	}
 	eps = append(eps, outsiders(ns)...)
 	for _, src := range eps {

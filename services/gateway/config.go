@@ -41,6 +41,10 @@ type Config struct {
 	PasswordHashIterations uint32 `envconfig:"PASSWORD_HASH_ITERATIONS" default:"2"`
 	// PasswordHashParallelism is argon2id's lane count; 0 uses the CPU count, at most 4.
 	PasswordHashParallelism uint8 `envconfig:"PASSWORD_HASH_PARALLELISM" default:"0"`
+	// PasswordHashConcurrency is the most password or passcode hashes computed at once; 0
+	// uses the CPU count. Requests beyond it wait (up to 10s, then 503), so a burst of
+	// sign-ins or joins takes at most this many times the memory cost.
+	PasswordHashConcurrency int `envconfig:"PASSWORD_HASH_CONCURRENCY" default:"0"`
 
 	// RatePasscodePerIP limits join (passcode) attempts per client address, as N/duration
 	// or "off".
@@ -109,6 +113,7 @@ func (c Config) Validate() error {
 	check(c.DatabaseMaxConns > 0, "GATEWAY_DATABASE_MAX_CONNS must be positive")
 	check(c.ShutdownGrace > 0, "GATEWAY_SHUTDOWN_GRACE must be positive")
 	check(c.PasswordHashMemoryKiB >= 8, "GATEWAY_PASSWORD_HASH_MEMORY_KIB must be at least 8")
+	check(c.PasswordHashConcurrency >= 0, "GATEWAY_PASSWORD_HASH_CONCURRENCY must not be negative")
 	check(c.PasswordHashIterations >= 1, "GATEWAY_PASSWORD_HASH_ITERATIONS must be at least 1")
 	check(c.MaxBodyBytes >= 1024, "GATEWAY_MAX_BODY_BYTES must be at least 1024")
 	check(c.JanitorInterval > 0, "GATEWAY_JANITOR_INTERVAL must be positive")

@@ -75,7 +75,7 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 		},
 		Hasher: password.NewHasher(password.Params{
 			MemoryKiB: cfg.PasswordHashMemoryKiB, Iterations: cfg.PasswordHashIterations,
-			Parallelism: cfg.PasswordHashParallelism,
+			Parallelism: cfg.PasswordHashParallelism, Concurrency: cfg.PasswordHashConcurrency,
 		}),
 		ClientIP:       clientip.New(trusted),
 		OIDC:           oidc,

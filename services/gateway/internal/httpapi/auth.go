@@ -94,7 +94,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	hash, err := s.Hasher.Hash(in.Password)
+	hash, err := s.Hasher.Hash(r.Context(), in.Password)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -139,11 +139,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if u.PasswordHash == "" {
 		// Hash anyway so unknown emails and OIDC-only accounts take as long as wrong
 		// passwords.
-		_, _ = s.Hasher.Hash(in.Password)
+		_, _ = s.Hasher.Hash(r.Context(), in.Password)
 		s.writeError(w, r, bad)
 		return
 	}
-	ok, err := s.Hasher.Verify(in.Password, u.PasswordHash)
+	ok, err := s.Hasher.Verify(r.Context(), in.Password, u.PasswordHash)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

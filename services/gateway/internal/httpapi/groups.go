@@ -100,7 +100,7 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	hash, err := s.Hasher.Hash(in.Passcode)
+	hash, err := s.Hasher.Hash(r.Context(), in.Passcode)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -156,7 +156,7 @@ func (s *Server) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		if u.PasscodeHash, err = s.Hasher.Hash(*in.Passcode); err != nil {
+		if u.PasscodeHash, err = s.Hasher.Hash(r.Context(), *in.Passcode); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

@@ -75,7 +75,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ok, err := s.Hasher.Verify(in.Passcode, g.PasscodeHash)
+	ok, err := s.Hasher.Verify(r.Context(), in.Passcode, g.PasscodeHash)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -3,11 +3,19 @@
 package password
 
 import (
+	"context"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/alexedwards/argon2id"
+
+	"github.com/quickchat-go/quickchat/pkg/apperr"
 )
+
+// defaultMaxWait bounds how long a request waits for a hashing slot before it is turned
+// away with unavailable.
+const defaultMaxWait = 10 * time.Second
 
 // Params are the argon2id cost parameters.
 type Params struct {
@@ -17,6 +25,9 @@ type Params struct {
 	Iterations uint32
 	// Parallelism is the number of lanes; 0 uses the number of CPUs, at most 4.
 	Parallelism uint8
+	// Concurrency is the most hashes computed at once; 0 uses the number of CPUs. Each
+	// holds MemoryKiB, so this bounds the memory a burst of sign-ins or joins can take.
+	Concurrency int
 }
 
 // DefaultParams follow OWASP's argon2id recommendation (19 MiB, 2 iterations).
@@ -24,7 +35,9 @@ var DefaultParams = Params{MemoryKiB: 19 * 1024, Iterations: 2}
 
 // Hasher hashes and verifies secrets.
 type Hasher struct {
-	params *argon2id.Params
+	params  *argon2id.Params
+	slots   chan struct{}
+	maxWait time.Duration
 }
 
 // NewHasher returns a Hasher with the given cost.
@@ -33,13 +46,39 @@ func NewHasher(p Params) *Hasher {
 	if par == 0 {
 		par = uint8(min(runtime.NumCPU(), 4))
 	}
-	return &Hasher{params: &argon2id.Params{
-		Memory: p.MemoryKiB, Iterations: p.Iterations, Parallelism: par, SaltLength: 16, KeyLength: 32,
-	}}
+	conc := p.Concurrency
+	if conc <= 0 {
+		conc = runtime.NumCPU()
+	}
+	return &Hasher{
+		params:  &argon2id.Params{Memory: p.MemoryKiB, Iterations: p.Iterations, Parallelism: par, SaltLength: 16, KeyLength: 32},
+		slots:   make(chan struct{}, conc),
+		maxWait: defaultMaxWait,
+	}
 }
 
+// acquire waits for a hashing slot; release gives it back.
+func (h *Hasher) acquire(ctx context.Context) error {
+	t := time.NewTimer(h.maxWait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
+	case <-t.C:
+		return apperr.New(apperr.Unavailable, "the server is busy checking other passwords; try again")
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
 // Hash returns the encoded hash of secret.
-func (h *Hasher) Hash(secret string) (string, error) {
+func (h *Hasher) Hash(ctx context.Context, secret string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
 	enc, err := argon2id.CreateHash(secret, h.params)
 	if err != nil {
 		return "", fmt.Errorf("password: hash: %w", err)
@@ -48,7 +87,11 @@ func (h *Hasher) Hash(secret string) (string, error) {
 }
 
 // Verify reports whether secret matches the encoded hash, comparing in constant time.
-func (h *Hasher) Verify(secret, encoded string) (bool, error) {
+func (h *Hasher) Verify(ctx context.Context, secret, encoded string) (bool, error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer h.release()
 	ok, err := argon2id.ComparePasswordAndHash(secret, encoded)
 	if err != nil {
 		return false, fmt.Errorf("password: verify: %w", err)

@@ -1,17 +1,23 @@
 package password
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/quickchat-go/quickchat/pkg/apperr"
 )
 
 func TestHashAndVerify(t *testing.T) {
+	ctx := context.Background()
 	h := NewHasher(Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1})
-	a, err := h.Hash("open sesame")
+	a, err := h.Hash(ctx, "open sesame")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := h.Hash("open sesame")
+	b, err := h.Hash(ctx, "open sesame")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,13 +38,48 @@ func TestHashAndVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ok, err := h.Verify(tt.secret, a)
+			ok, err := h.Verify(ctx, tt.secret, a)
 			if err != nil || ok != tt.want {
 				t.Fatalf("Verify = %v, %v; want %v", ok, err, tt.want)
 			}
 		})
 	}
-	if _, err := h.Verify("x", "not a hash"); err == nil {
+	if _, err := h.Verify(ctx, "x", "not a hash"); err == nil {
 		t.Fatal("want an error for a malformed hash")
+	}
+}
+
+func TestConcurrencyIsBounded(t *testing.T) {
+	const limit = 2
+	h := NewHasher(Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, Concurrency: limit})
+	h.maxWait = 50 * time.Millisecond
+
+	// Hold every slot, as hashes in progress would.
+	for range limit {
+		if err := h.acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.Hash(context.Background(), "x"); !apperr.Is(err, apperr.Unavailable) {
+		t.Fatalf("Hash with every slot taken past the wait: %v, want unavailable", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := h.Verify(ctx, "x", "y"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Verify with every slot taken and a cancelled context: %v, want context.Canceled", err)
+	}
+
+	// A waiting hash goes ahead once a slot frees up.
+	h.maxWait = time.Minute
+	done := make(chan error, 1)
+	go func() { _, err := h.Hash(context.Background(), "x"); done <- err }()
+	select {
+	case err := <-done:
+		t.Fatalf("Hash finished while every slot was taken: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	h.release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
