@@ -63,4 +63,18 @@ func TestVerdicts(t *testing.T) {
 			}
 		}
 	})
+	t.Run("an integrity miss beside zeros says which sends failed", func(t *testing.T) {
+		ws := []scenario.Window{{Refused: map[string]int64{"rate_limited": 6}}, {Unacked: 2}}
+		vs := Verdicts(Bench{Fanout: &FanoutResult{Windows: scenario.ByRate{1000: ws}}})
+		for _, v := range vs {
+			if !strings.Contains(v.What, "lost / duplicated") {
+				continue
+			}
+			if v.Met || v.Measured != "0 / 0 / 0 (6 sends refused: rate_limited) (2 sends unanswered)" {
+				t.Fatalf("verdict %+v", v)
+			}
+			return
+		}
+		t.Fatal("no integrity verdict")
+	})
 }

@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/quickchat-go/quickchat/services/loadgen/internal/scenario"
@@ -104,6 +106,22 @@ func integrity(ws []scenario.Window) string {
 	s := fmt.Sprintf("%d / %d / %d", lost, dup, ooo)
 	if resets > 0 {
 		s += fmt.Sprintf(" (%d resets)", resets)
+	}
+	// cleanWindows also fails on sends that were refused or never answered; say so, or a
+	// miss would show beside zeros.
+	var unacked int64
+	refused := map[string]int64{}
+	for _, w := range ws {
+		unacked += w.Unacked
+		for code, n := range w.Refused {
+			refused[code] += n
+		}
+	}
+	for _, code := range slices.Sorted(maps.Keys(refused)) {
+		s += fmt.Sprintf(" (%d sends refused: %s)", refused[code], code)
+	}
+	if unacked > 0 {
+		s += fmt.Sprintf(" (%d sends unanswered)", unacked)
 	}
 	return s
 }

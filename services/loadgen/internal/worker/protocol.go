@@ -104,7 +104,7 @@ type SendResult struct {
 	Acked         int64 `json:"acked"`
 	AckDuplicates int64 `json:"ack_duplicates"`
 	// Refused counts error replies to sends, by code; Unacked sends that got no reply in
-	// time; Skipped sends that found no joined connection to go out on.
+	// time; Skipped sends whose turn fell on a connection that was not joined.
 	Refused map[string]int64 `json:"refused,omitempty"`
 	Unacked int64            `json:"unacked"`
 	Skipped int64            `json:"skipped"`
