@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -141,13 +142,27 @@ func (k *Kafka) configure(ctx context.Context, fresh bool, want KafkaConfig) err
 	return k.format(ctx)
 }
 
+// newClusterID returns a random Kafka cluster id: 16 bytes, base64url without padding. An
+// id starting with '-' would be read as an option by kafka-storage's argument parser, so
+// such ids are drawn again, as Kafka's own Uuid.randomUuid does.
+func newClusterID(r io.Reader) (string, error) {
+	id := make([]byte, 16)
+	for {
+		if _, err := io.ReadFull(r, id); err != nil {
+			return "", fmt.Errorf("kafka: cluster id: %w", err)
+		}
+		if s := base64.RawURLEncoding.EncodeToString(id); s[0] != '-' {
+			return s, nil
+		}
+	}
+}
+
 // format runs kafka-storage format with a new cluster id.
 func (k *Kafka) format(ctx context.Context) error {
-	id := make([]byte, 16)
-	if _, err := rand.Read(id); err != nil {
-		return fmt.Errorf("kafka: cluster id: %w", err)
+	clusterID, err := newClusterID(rand.Reader)
+	if err != nil {
+		return err
 	}
-	clusterID := base64.RawURLEncoding.EncodeToString(id)
 	p, err := startProcess(procSpec{
 		name:       "kafka-storage-format",
 		path:       k.java,

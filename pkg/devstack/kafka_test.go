@@ -1,7 +1,10 @@
 package devstack
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"io"
 	"testing"
 	"time"
 
@@ -134,4 +137,20 @@ func consumeAll(tb testing.TB, brokers []string, topic string, n int) []string {
 		}
 	}
 	return got
+}
+
+func TestNewClusterIDNeverStartsWithADash(t *testing.T) {
+	// 0xf8 encodes to '-' as the first base64url character; the id must be drawn again.
+	dash := bytes.Repeat([]byte{0xf8}, 16)
+	next := bytes.Repeat([]byte{0x00}, 16)
+	id, err := newClusterID(io.MultiReader(bytes.NewReader(dash), bytes.NewReader(next)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := base64.RawURLEncoding.EncodeToString(next); id != want {
+		t.Fatalf("cluster id %q, want %q (the second draw)", id, want)
+	}
+	if _, err := newClusterID(bytes.NewReader(dash)); err == nil {
+		t.Fatal("want an error when the random source runs out")
+	}
 }
