@@ -13,7 +13,7 @@ FUZZTIME=${FUZZTIME:-10s}
 
 rm -rf "$stack_dir" && mkdir -p "$stack_dir" "$dev/bin"
 go build -o "$dev/bin/devstack" ./pkg/devstack/cmd/devstack
-"$dev/bin/devstack" up -dir "$stack_dir" -env-file "$env_file" >"$stack_dir/devstack.log" 2>&1 &
+"$dev/bin/devstack" up -dir "$stack_dir" -env-file "$env_file" -exit-with-parent >"$stack_dir/devstack.log" 2>&1 &
 stack_pid=$!
 cleanup() {
   kill -TERM "$stack_pid" 2>/dev/null || true

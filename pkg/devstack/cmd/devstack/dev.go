@@ -21,8 +21,14 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	gatewayPort := fs.Int("gateway-port", 8080, "gateway HTTP port (0 = any free port)")
 	realtimePorts := fs.String("realtime-ports", "8081,8083", "comma-separated realtime ports, one per instance")
 	persisters := fs.Int("persisters", 1, "number of persister instances")
+	exitWithParent := fs.Bool("exit-with-parent", false, "shut everything down when the parent process exits")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *exitWithParent {
+		if err := exitWhenParentDies(); err != nil {
+			return err
+		}
 	}
 	var ports []int
 	for _, p := range strings.Split(*realtimePorts, ",") {

@@ -33,6 +33,7 @@ const usage = `usage:
   devstack up  [-dir .dev/stack] [-env-file path] [-reset] [-exit-with-parent]
                start PostgreSQL, Redis and Kafka (for tests)
   devstack dev [-dir .dev/run] [-gateway-port 8080] [-realtime-ports 8081,8083] [-persisters 1]
+               [-exit-with-parent]
                start them plus the gateway, realtime instances and persisters (make dev)`
 
 // run executes one devstack command until it is done or ctx is cancelled.
