@@ -30,6 +30,11 @@ func msg(epoch string, offset uint64) *hub.Frame {
 func queued(tb testing.TB, c *conn) []string {
 	tb.Helper()
 	frames, _, _, _ := c.q.take()
+	// A take that finds the queue empty ends the writer's turn, and the next push would
+	// start a writer on the missing socket; the test stays the writer.
+	c.q.mu.Lock()
+	c.q.running = true
+	c.q.mu.Unlock()
 	out := make([]string, len(frames))
 	for i, f := range frames {
 		out[i] = string(f)
