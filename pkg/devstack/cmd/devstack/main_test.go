@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,16 +30,7 @@ func TestUpServesUntilSIGTERMAndLeavesNothingBehind(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	// Not t.TempDir(): its 0700 parents would make PostgreSQL's data go elsewhere, and
-	// this test checks for leftover processes by the directory in their command lines.
-	dir, err := os.MkdirTemp("", "devstack-cmd-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := testDir(t)
 	envFile := filepath.Join(dir, "stack.env")
 
 	cmd := exec.Command(os.Args[0], "up", "-dir", filepath.Join(dir, "stack"), "-env-file", envFile)
@@ -96,6 +88,63 @@ func TestUpServesUntilSIGTERMAndLeavesNothingBehind(t *testing.T) {
 	}
 }
 
+func TestUpExitsWithItsParent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	dir := testDir(t)
+	envFile := filepath.Join(dir, "stack.env")
+	logPath := filepath.Join(dir, "devstack.out")
+
+	// A shell starts devstack and waits; killing the shell outright must stop devstack
+	// and its servers, as when make dev's make is killed.
+	parent := exec.Command("bash", "-c", `"$0" up -dir "$1" -env-file "$2" -exit-with-parent >"$3" 2>&1 & wait`,
+		os.Args[0], filepath.Join(dir, "stack"), envFile, logPath)
+	parent.Env = append(os.Environ(), "DEVSTACK_TEST_RUN_MAIN=1")
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- parent.Wait() }()
+	t.Cleanup(func() {
+		_ = parent.Process.Kill()
+		// Whatever outlived a failure must not outlive the test.
+		for _, p := range processIDsMentioning(t, dir) {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+	})
+	waitForEnvFile(t, envFile, exited, logPath)
+
+	if err := parent.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	deadline := time.Now().Add(60 * time.Second)
+	for len(processesMentioning(t, dir)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("devstack and its servers still run 60s after their parent was killed: %q\noutput:\n%s",
+				processesMentioning(t, dir), readFile(t, logPath))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// testDir returns a fresh directory for one devstack run. Not t.TempDir(): its 0700
+// parents would make PostgreSQL's data go elsewhere, and the tests find leftover
+// processes by this directory in their command lines.
+func testDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "devstack-cmd-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
 // waitForEnvFile waits until devstack has written envFile and parses it by sourcing it in
 // bash, as the Makefile would.
 func waitForEnvFile(tb testing.TB, envFile string, exited <-chan error, logPath string) map[string]string {
@@ -138,17 +187,41 @@ func readFile(tb testing.TB, path string) string {
 // their working directory.
 func processesMentioning(tb testing.TB, needle string) []string {
 	tb.Helper()
-	procs, _ := filepath.Glob("/proc/[0-9]*")
 	var found []string
-	for _, p := range procs {
-		b, err := os.ReadFile(filepath.Join(p, "cmdline"))
+	for _, p := range mentioning(needle) {
+		found = append(found, p.desc)
+	}
+	return found
+}
+
+// processIDsMentioning is processesMentioning's process ids.
+func processIDsMentioning(tb testing.TB, needle string) []int {
+	tb.Helper()
+	var ids []int
+	for _, p := range mentioning(needle) {
+		ids = append(ids, p.pid)
+	}
+	return ids
+}
+
+type proc struct {
+	pid  int
+	desc string
+}
+
+func mentioning(needle string) []proc {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var found []proc
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "cmdline"))
 		if err != nil || len(b) == 0 {
 			continue // gone, or a zombie
 		}
 		cmd := strings.ReplaceAll(string(b), "\x00", " ")
-		cwd, _ := os.Readlink(filepath.Join(p, "cwd"))
+		cwd, _ := os.Readlink(filepath.Join(d, "cwd"))
 		if strings.Contains(cmd, needle) || strings.Contains(cwd, needle) {
-			found = append(found, cmd+" (cwd "+cwd+")")
+			pid, _ := strconv.Atoi(filepath.Base(d))
+			found = append(found, proc{pid, cmd + " (cwd " + cwd + ")"})
 		}
 	}
 	return found
