@@ -33,20 +33,30 @@ func serverDir(dir, kind string) (path string, created bool, err error) {
 		}
 		return abs, false, nil
 	}
-	sweepOnce.Do(sweepStaleTempDirs)
-	path, err = os.MkdirTemp("", tempPrefix+kind+"-")
+	path, err = newTempDir("", kind)
 	if err != nil {
-		return "", false, fmt.Errorf("%s: create temp dir: %w", kind, err)
+		return "", false, err
+	}
+	return path, true, nil
+}
+
+// newTempDir makes a temporary server directory under base (os.TempDir() when empty),
+// searchable by other users and marked with its owner's pid for the stale-directory sweep.
+func newTempDir(base, kind string) (path string, err error) {
+	sweepOnce.Do(sweepStaleTempDirs)
+	path, err = os.MkdirTemp(base, tempPrefix+kind+"-")
+	if err != nil {
+		return "", fmt.Errorf("%s: create temp dir: %w", kind, err)
 	}
 	// MkdirTemp makes it 0700; other users (postgres) need to traverse it.
 	if err := os.Chmod(path, 0o755); err != nil {
-		return "", false, fmt.Errorf("%s: chmod temp dir: %w", kind, err)
+		return "", fmt.Errorf("%s: chmod temp dir: %w", kind, err)
 	}
 	pid := strconv.Itoa(os.Getpid())
 	if err := os.WriteFile(filepath.Join(path, ownerFile), []byte(pid), 0o644); err != nil {
-		return "", false, fmt.Errorf("%s: write owner file: %w", kind, err)
+		return "", fmt.Errorf("%s: write owner file: %w", kind, err)
 	}
-	return path, true, nil
+	return path, nil
 }
 
 // sweepStaleTempDirs removes temporary directories left by processes that died without

@@ -132,11 +132,24 @@ func StartPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 
 // prepare creates the data and socket directories and runs initdb unless the data
 // directory is already initialised.
+// reachableTempDir makes a temporary directory the server's user can reach: under
+// os.TempDir(), or under /tmp when TMPDIR itself lies below a directory private to us.
+func (pg *Postgres) reachableTempDir(kind string) (string, error) {
+	dir, err := newTempDir("", kind)
+	if err != nil || pg.cred == nil || traversableBy(dir, pg.cred.Uid) {
+		return dir, err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return "", fmt.Errorf("%s: remove unreachable temp dir: %w", kind, err)
+	}
+	return newTempDir("/tmp", kind)
+}
+
 func (pg *Postgres) prepare(ctx context.Context) error {
 	if pg.cred != nil && !traversableBy(pg.dir, pg.cred.Uid) {
 		// t.TempDir() and checkouts under /root are not reachable by the postgres user;
 		// keep the log in dir but the cluster in a temporary directory it can reach.
-		root, _, err := serverDir("", "postgres")
+		root, err := pg.reachableTempDir("postgres")
 		if err != nil {
 			return err
 		}
@@ -146,7 +159,7 @@ func (pg *Postgres) prepare(ctx context.Context) error {
 	pg.sock = filepath.Join(pg.root, "sock")
 	if len(pg.sock)+len("/.s.PGSQL.65535") > maxSocketPath {
 		// Deep checkouts overflow sun_path; the socket only needs a short private home.
-		sock, _, err := serverDir("", "pgsock")
+		sock, err := pg.reachableTempDir("pgsock")
 		if err != nil {
 			return err
 		}

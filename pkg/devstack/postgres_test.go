@@ -133,3 +133,30 @@ func TestPostgresReusesItsDirAcrossStartsEvenWhenTheDirIsDeep(t *testing.T) {
 		t.Fatalf("rows in reused data dir = %d, want 1", got)
 	}
 }
+
+func TestPostgresTempDirIsReachableWhenTMPDIRIsPrivate(t *testing.T) {
+	cred, err := postgresCredential()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cred == nil {
+		t.Skip("not root: PostgreSQL runs as this user, which reaches its own directories")
+	}
+	private := filepath.Join(t.TempDir(), "private")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", private) // like a checkout inside `mktemp -d`
+	pg := &Postgres{cred: cred}
+	dir, err := pg.reachableTempDir("postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if !traversableBy(dir, cred.Uid) {
+		t.Fatalf("%s is not reachable by uid %d", dir, cred.Uid)
+	}
+	if left, _ := os.ReadDir(private); len(left) != 0 {
+		t.Fatalf("the unreachable attempt was left in %s: %v", private, left)
+	}
+}
