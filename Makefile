@@ -66,7 +66,7 @@ test-faults: deps ## fault injection on the running system; rewrites docs/reliab
 
 .PHONY: dev
 dev: deps ## run the whole system locally (real PostgreSQL, Redis, Kafka + all services); Ctrl-C stops it
-	go build -o $(BIN)/devstack ./pkg/devstack/cmd/devstack
+	go build -o $(BIN)/devstack ./harness/devstack/cmd/devstack
 	$(BIN)/devstack dev -dir $(DEV)/run -exit-with-parent
 
 .PHONY: bench

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # What `make bench` runs: the standard load scenarios on the local stack (the servers
-# `make dev` runs, started by pkg/devstack) and the persister's Kafka → PostgreSQL
+# `make dev` runs, started by harness/devstack) and the persister's Kafka → PostgreSQL
 # throughput benchmark; both rewrite their parts of docs/benchmarks.md. Must finish in
 # under 15 minutes on the 2-core reference machine.
 #
 # Environment (optional):
 #   BENCH_SKIP_PERSISTER=1  skip the persister benchmark
-#   LOADGEN_*               loadgen settings (see services/loadgen/config.go), e.g.
+#   LOADGEN_*               loadgen settings (see harness/loadgen/config.go), e.g.
 #                           LOADGEN_BENCH_ONLY=idle,fanout to run some scenarios only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ bin="$root/.dev/bin"
 mkdir -p "$bin"
 start=$(date +%s)
 
-go build -o "$bin/loadgen" ./services/loadgen
+go build -o "$bin/loadgen" ./harness/loadgen
 # Each scenario starts worker processes; a single server process may hold up to the
 # hard open-file limit (loadgen raises its soft limit, and the services inherit it).
 echo "open files: soft $(ulimit -Sn), hard $(ulimit -Hn)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every fault-injection scenario of pkg/devstack/faults against the whole system on
+# Runs every fault-injection scenario of harness/faults against the whole system on
 # servers of its own (PostgreSQL, Redis and Kafka started for this run alone, since the
 # scenarios stop and restart them), and rewrites docs/reliability.md with the results, also
 # when a scenario fails (the report then says which guarantee broke). Exits non-zero if any
@@ -22,8 +22,8 @@ rm -rf "$scratch" && mkdir -p "$scratch"
 out="$scratch/reliability.md"
 
 status=0
-(cd pkg && TMPDIR="$scratch" QC_FAULTS=full QC_FAULTS_REPORT="$out" \
-  go test -count=1 -timeout="${FAULTS_TIMEOUT:-30m}" -run '^TestAcknowledgedMessagesSurviveFaults$' -v ./devstack/faults/) || status=1
+(cd harness && TMPDIR="$scratch" QC_FAULTS=full QC_FAULTS_REPORT="$out" \
+  go test -count=1 -timeout="${FAULTS_TIMEOUT:-30m}" -run '^TestAcknowledgedMessagesSurviveFaults$' -v ./faults/) || status=1
 
 if [[ -s "$out" ]]; then
   mkdir -p "$(dirname "$report")"

@@ -2,7 +2,7 @@
 # Installs what Quick Chat's tests need on a Debian machine, and only what is missing:
 #   - PostgreSQL, redis-server and protoc from Debian's packages (plus a JRE and Maven when
 #     absent), without leaving the system services running on their default ports: the
-#     Go helpers in pkg/devstack start their own servers on free loopback ports;
+#     Go helpers in harness/devstack start their own servers on free loopback ports;
 #   - the Apache Kafka broker jars, resolved with Maven from .ci/kafka-pom.xml into
 #     <repo>/.dev/kafka/<version>/libs (skipped when a marker says the same pom was resolved).
 # Safe to run any number of times.
@@ -50,7 +50,7 @@ command -v mvn >/dev/null 2>&1 || missing+=(maven)
 stop_system_services() {
 	# An apt install may start the distribution's services on 5432/6379; the tests never use
 	# them, and a stray server on a default port hides configuration mistakes. Only the
-	# services' own clusters/pidfiles are touched, never servers started by pkg/devstack.
+	# services' own clusters/pidfiles are touched, never servers started by harness/devstack.
 	[ "${QC_KEEP_SYSTEM_SERVICES:-}" = 1 ] && return 0
 	local svc stopped=()
 	for svc in postgresql redis-server; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every module's tests against one shared set of real servers (PostgreSQL, Redis,
-# Kafka) started by pkg/devstack, then the short fuzz runs, and checks that no server
+# Kafka) started by harness/devstack, then the short fuzz runs, and checks that no server
 # process outlives the run. Tests that must stop or kill a server start their own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ GO_TEST_FLAGS=${GO_TEST_FLAGS:-"-count=1 -timeout=10m"}
 FUZZTIME=${FUZZTIME:-10s}
 
 rm -rf "$stack_dir" && mkdir -p "$stack_dir" "$dev/bin"
-go build -o "$dev/bin/devstack" ./pkg/devstack/cmd/devstack
+go build -o "$dev/bin/devstack" ./harness/devstack/cmd/devstack
 "$dev/bin/devstack" up -dir "$stack_dir" -env-file "$env_file" -exit-with-parent >"$stack_dir/devstack.log" 2>&1 &
 stack_pid=$!
 cleanup() {
@@ -30,6 +30,11 @@ done
 set -a; source "$env_file"; set +a
 echo "test stack: postgres=$QC_TEST_POSTGRES_URL redis=$QC_TEST_REDIS_ADDR kafka=$QC_TEST_KAFKA_BROKERS"
 
+# Servers that tests start themselves live under this run's own temporary directory, so the
+# orphan check below sees only what this run started (never a `make dev` beside it).
+export TMPDIR="$stack_dir/tmp"
+mkdir -p "$TMPDIR"
+
 status=0
 for m in $(go list -m -f '{{.Dir}}'); do
   echo "=== go test ${m#$root/}"
@@ -42,7 +47,7 @@ bash .ci/fuzz.sh "$FUZZTIME" || status=1
 cleanup
 trap - EXIT
 # No server may outlive the run.
-if pgrep -af "$dev/test-stack|devstack-|kafka.Kafka" >/dev/null; then
-  echo "orphaned server processes:"; pgrep -af "$dev/test-stack|devstack-|kafka.Kafka"; status=1
+if pgrep -af "$stack_dir" >/dev/null; then
+  echo "orphaned server processes:"; pgrep -af "$stack_dir"; status=1
 fi
 exit $status

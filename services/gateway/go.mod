@@ -9,6 +9,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/kelseyhightower/envconfig v1.4.0
 	github.com/lestrrat-go/jwx/v2 v2.1.7
+	github.com/quickchat-go/quickchat/harness/devstack v0.0.0
 	github.com/quickchat-go/quickchat/pkg v0.0.0
 	go.uber.org/zap v1.28.0
 	golang.org/x/oauth2 v0.38.0
@@ -63,6 +64,7 @@ require (
 
 replace (
 	github.com/quickchat-go/quickchat/db => ../../db
+	github.com/quickchat-go/quickchat/harness/devstack => ../../harness/devstack
 	github.com/quickchat-go/quickchat/pkg => ../../pkg
 	github.com/quickchat-go/quickchat/proto => ../../proto
 )

@@ -9,6 +9,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/kelseyhightower/envconfig v1.4.0
 	github.com/prometheus/client_golang v1.25.0
+	github.com/quickchat-go/quickchat/harness/devstack v0.0.0
 	github.com/quickchat-go/quickchat/pkg v0.0.0
 	go.uber.org/zap v1.28.0
 )
@@ -59,6 +60,7 @@ require (
 
 replace (
 	github.com/quickchat-go/quickchat/db => ../../db
+	github.com/quickchat-go/quickchat/harness/devstack => ../../harness/devstack
 	github.com/quickchat-go/quickchat/pkg => ../../pkg
 	github.com/quickchat-go/quickchat/proto => ../../proto
 )

@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/quickchat-go/quickchat/pkg/devstack"
+	"github.com/quickchat-go/quickchat/harness/devstack"
 	"github.com/quickchat-go/quickchat/pkg/event"
 	"github.com/quickchat-go/quickchat/services/persister/internal/deadletter"
 )

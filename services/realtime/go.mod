@@ -9,6 +9,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/kelseyhightower/envconfig v1.4.0
 	github.com/prometheus/client_golang v1.25.0
+	github.com/quickchat-go/quickchat/harness/devstack v0.0.0
 	github.com/quickchat-go/quickchat/pkg v0.0.0
 	github.com/redis/rueidis v1.0.79
 	go.uber.org/zap v1.28.0
@@ -55,6 +56,7 @@ require (
 
 replace (
 	github.com/quickchat-go/quickchat/db => ../../db
+	github.com/quickchat-go/quickchat/harness/devstack => ../../harness/devstack
 	github.com/quickchat-go/quickchat/pkg => ../../pkg
 	github.com/quickchat-go/quickchat/proto => ../../proto
 )

@@ -19,7 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/kelseyhightower/envconfig"
 
-	"github.com/quickchat-go/quickchat/pkg/devstack/testenv"
+	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
 	"github.com/quickchat-go/quickchat/pkg/event"
 	"github.com/quickchat-go/quickchat/pkg/kafka"
 	"github.com/quickchat-go/quickchat/pkg/token"

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
-	"github.com/quickchat-go/quickchat/pkg/devstack/testenv"
+	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
 	"github.com/quickchat-go/quickchat/pkg/store"
 )
 

@@ -11,8 +11,8 @@ import (
 	"github.com/redis/rueidis"
 	"go.uber.org/zap"
 
-	"github.com/quickchat-go/quickchat/pkg/devstack"
-	"github.com/quickchat-go/quickchat/pkg/devstack/testenv"
+	"github.com/quickchat-go/quickchat/harness/devstack"
+	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -1,0 +1,242 @@
+package faults_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quickchat-go/quickchat/harness/devstack"
+	"github.com/quickchat-go/quickchat/harness/faults"
+	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// Environment variables that select the full run.
+const (
+	// envMode "full" runs every scenario on servers of this test's own; anything else
+	// runs the short version on the shared test servers.
+	envMode = "QC_FAULTS"
+	// envReport names the Markdown file the full run writes (docs/reliability.md).
+	envReport = "QC_FAULTS_REPORT"
+	// envOnly runs only the named scenarios (comma-separated), for debugging one.
+	envOnly = "QC_FAULTS_ONLY"
+)
+
+// shortScenarios are what plain go test runs: faults of service processes only, which
+// cannot disturb other tests on the shared servers.
+var shortScenarios = []string{"kill-realtime", "kill-persister"}
+
+var (
+	fullTraffic  = faults.Traffic{Rooms: 4, MembersPerRoom: 4, SendInterval: 250 * time.Millisecond, Before: 5 * time.Second, After: 10 * time.Second, Drain: time.Minute}
+	shortTraffic = faults.Traffic{Rooms: 2, MembersPerRoom: 3, SendInterval: 200 * time.Millisecond, Before: 2 * time.Second, After: 4 * time.Second, Drain: 45 * time.Second}
+)
+
+// TestAcknowledgedMessagesSurviveFaults runs each fault scenario against the whole system
+// under traffic and fails on any broken guarantee: an acknowledged message lost or stored
+// twice, a member missing a message without being told to reload, a duplicate or
+// out-of-order frame.
+func TestAcknowledgedMessagesSurviveFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault injection: skipped in -short mode")
+	}
+	full := os.Getenv(envMode) == "full"
+	scenarios, traffic := pick(t, full)
+	started := time.Now()
+	bins := buildServices(t)
+	var stack *devstack.Stack
+	if full {
+		stack = ownStack(t)
+	}
+
+	report := &faults.Report{Command: "make test-faults", Started: started, Failed: map[string]string{}, Environment: environment(),
+		ShortScenarios: shortScenarios,
+		ShortTraffic: fmt.Sprintf("%d rooms × %d members, %v before and %v after the fault",
+			shortTraffic.Rooms, shortTraffic.MembersPerRoom, shortTraffic.Before, shortTraffic.After)}
+	if !full {
+		report.Command = "go test ./pkg/devstack/faults (short)"
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			logf := func(format string, args ...any) { t.Logf(format, args...) }
+			sys := startSystem(t, bins, stack, sc)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			res, err := faults.Run(ctx, sys, sc, traffic, logf)
+			if err != nil {
+				report.Failed[sc.Title] = err.Error()
+				t.Fatalf("run: %v", err)
+			}
+			report.Results = append(report.Results, res)
+			t.Logf("acked %d, stored %d, lost %d, duplicated %d/%d, delivered %d + %d from history of %d, missing %d, out of order %d, rejoins %d (recovered %d, replayed %d), resets %d, unrecovered %d, longest ack wait %v, longest storage delay %v",
+				res.Acked, res.Stored, res.Lost, res.DuplicatesStored, res.DuplicateDeliveries, res.Delivered, res.FromHistory, res.Deliveries,
+				res.Missing, res.OrderViolations, res.Rejoins, res.RecoveredJoins, res.Replayed, res.Resets, res.Unrecovered,
+				res.LongestAckWait.Round(time.Millisecond), res.StorageDelay.Round(time.Millisecond))
+			for _, p := range res.Problems {
+				t.Errorf("%s: %s", sc.Title, p)
+			}
+		})
+	}
+	report.Took = time.Since(started)
+	if path := os.Getenv(envReport); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := report.WriteMarkdown(f); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", path)
+	}
+}
+
+func pick(t *testing.T, full bool) ([]faults.Scenario, faults.Traffic) {
+	t.Helper()
+	names := shortScenarios
+	traffic := shortTraffic
+	if full {
+		names, traffic = nil, fullTraffic
+	}
+	if only := os.Getenv(envOnly); only != "" {
+		names = strings.Split(only, ",")
+	}
+	var out []faults.Scenario
+	for _, sc := range faults.Scenarios() {
+		if names == nil || contains(names, sc.Name) {
+			if sc.RestartsServers && !full {
+				t.Fatalf("scenario %s restarts servers: run it with %s=full", sc.Name, envMode)
+			}
+			out = append(out, sc)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no scenario matches %q", names)
+	}
+	return out, traffic
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if strings.TrimSpace(v) == s {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	buildOnce sync.Once
+	binaries  map[string]string
+	buildErr  error
+)
+
+func buildServices(tb testing.TB) map[string]string {
+	tb.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "qc-faults-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		binaries, buildErr = devstack.BuildServices(ctx, dir)
+	})
+	if buildErr != nil {
+		tb.Fatalf("build services: %v", buildErr)
+	}
+	return binaries
+}
+
+// ownStack starts PostgreSQL, Redis and Kafka for this test alone, so scenarios may stop
+// and restart them.
+func ownStack(tb testing.TB) *devstack.Stack {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s, err := devstack.StartStack(ctx, devstack.StackConfig{Dir: filepath.Join(tb.TempDir(), "stack")})
+	if err != nil {
+		tb.Fatalf("start stack: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("stop stack: %v", err)
+		}
+	})
+	return s
+}
+
+// startSystem starts gateway, two realtime instances and two persisters, isolated by
+// their own database, topic and key prefix, on stack or (nil) on the shared servers.
+func startSystem(t *testing.T, bins map[string]string, stack *devstack.Stack, sc faults.Scenario) *devstack.System {
+	t.Helper()
+	name := testenv.UniqueName(t)
+	dir, err := os.MkdirTemp("", "qc-faults-"+sc.Name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := devstack.SystemConfig{
+		Dir: dir, Binaries: bins, Realtimes: 2, Persisters: 2,
+		Env: []string{
+			// One address opens every member's session: keep the abuse limits out of the way.
+			"GATEWAY_RATE_PASSCODE_PER_IP=100000/1m", "GATEWAY_RATE_PASSCODE_PER_GROUP=100000/1m",
+			"GATEWAY_RATE_LOGIN_PER_IP=100000/1m", "GATEWAY_RATE_LOGIN_PER_ACCOUNT=100000/1m",
+		},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if stack != nil {
+		cfg.Stack, cfg.Database, cfg.Topic, cfg.RedisPrefix = stack, name, "faults."+name, "faults:"+name+":"
+		if err := stack.Kafka.CreateTopic(ctx, cfg.Topic, 4); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		cfg.DatabaseURL = testenv.PostgresURL(t)
+		cfg.RedisAddr = testenv.RedisAddr(t)
+		cfg.RedisPrefix = testenv.KeyPrefix(t)
+		cfg.KafkaBrokers = testenv.KafkaBrokers(t)
+		cfg.Topic = testenv.Topic(t, 4)
+	}
+	cfg.Env = append(cfg.Env, "PERSISTER_DEAD_LETTER_TOPIC="+cfg.Topic+".dead-letter")
+	sys, err := devstack.StartSystem(ctx, cfg)
+	if err != nil {
+		t.Fatalf("start system: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := sys.Close(ctx); err != nil {
+			t.Errorf("stop system: %v", err)
+		}
+		// Logs of a failed scenario are kept for whoever investigates.
+		if t.Failed() {
+			for _, s := range sys.Services() {
+				t.Logf("log of %s: %s", s.Name(), s.LogPath())
+			}
+		} else if err := os.RemoveAll(dir); err != nil {
+			t.Error(err)
+		}
+	})
+	return sys
+}
+
+// environment describes the machine and the code for the report.
+func environment() []string {
+	out := []string{fmt.Sprintf("machine: %d CPU cores (GOMAXPROCS %d), %s/%s, %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())}
+	if rev, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		line := "code: commit " + strings.TrimSpace(string(rev))
+		if st, err := exec.Command("git", "status", "--porcelain").Output(); err == nil && len(st) > 0 {
+			line += " plus uncommitted changes"
+		}
+		out = append(out, line)
+	}
+	return out
+}
