@@ -58,6 +58,9 @@ require (
 	github.com/IBM/sarama v1.61.1
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/quickchat-go/quickchat/db v0.0.0
+	github.com/quickchat-go/quickchat/harness/devstack v0.0.0
 )
 
 replace github.com/quickchat-go/quickchat/db => ../db
+
+replace github.com/quickchat-go/quickchat/harness/devstack => ../harness/devstack

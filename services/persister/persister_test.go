@@ -294,6 +294,17 @@ func TestConfig(t *testing.T) {
 		})
 	}
 
+	t.Run("run refuses an invalid configuration before it connects to anything", func(t *testing.T) {
+		c := def
+		c.DatabaseURL, c.KafkaBrokers, c.BatchSize = "postgres://x@127.0.0.1:1/db", []string{"127.0.0.1:1"}, 0
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := run(ctx, c, nil)
+		if err == nil || !strings.Contains(err.Error(), "PERSISTER_BATCH_SIZE") {
+			t.Errorf("run = %v, want the configuration error about PERSISTER_BATCH_SIZE", err)
+		}
+	})
+
 	t.Run("every field survives the environment the process tests pass", func(t *testing.T) {
 		// Every field differs from its default, so a field envOf forgets shows up.
 		want := Config{

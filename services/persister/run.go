@@ -23,7 +23,12 @@ import (
 )
 
 // run is the composition root. When ready is not nil it receives the ops address.
+// It validates cfg itself, so a test (or any other caller) that builds a Config by hand
+// cannot start the service on values main would have refused.
 func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	log, err := logging.New("persister", cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err

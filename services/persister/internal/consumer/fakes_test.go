@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/IBM/sarama"
 	"github.com/google/uuid"
@@ -18,9 +19,11 @@ import (
 	"github.com/quickchat-go/quickchat/services/persister/internal/consumer"
 )
 
-// memSink is an in-memory Sink with PostgreSQL's semantics for what the persister relies
-// on: one transaction per batch, duplicates skipped by id and by client key, unknown groups
-// and NUL bytes rejected for the whole batch.
+// memSink is an in-memory Sink that keeps the Sink contract (testSinkContract) the way
+// store.Store does on PostgreSQL: one all-or-nothing transaction per batch; values
+// PostgreSQL cannot hold rejected first; rows inserted in batch order, each skipped if its
+// id or client key (group, sender, client id) is already taken; the groups of the rows
+// actually inserted checked last.
 type memSink struct {
 	mu      sync.Mutex
 	rows    map[uuid.UUID]store.Message
@@ -40,32 +43,72 @@ func newMemSink(groups ...uuid.UUID) *memSink {
 	return s
 }
 
-func (s *memSink) InsertMessages(_ context.Context, batch []store.Message) (int64, error) {
+// PostgreSQL's timestamptz holds 4714-11-24 BC (year -4713 in Go) to 294276 AD.
+var (
+	pgEarliest = time.Date(-4713, 11, 24, 0, 0, 0, 0, time.UTC)
+	pgLatest   = time.Date(294277, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func (s *memSink) InsertMessages(ctx context.Context, batch []store.Message) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
+	if err := ctx.Err(); err != nil {
+		return 0, apperr.Wrap(err, apperr.Unavailable, "messages: timed out")
+	}
 	if s.outages > 0 {
 		s.outages--
 		return 0, apperr.Wrap(context.DeadlineExceeded, apperr.Unavailable, "database unavailable")
 	}
+	// PostgreSQL rejects such values while it reads the statement's parameters, before it
+	// looks at a single row.
 	for _, m := range batch {
-		if !s.groups[m.GroupID] {
-			return 0, apperr.New(apperr.NotFound, "messages refers to something that does not exist")
-		}
-		if strings.ContainsRune(m.Body, 0) {
+		if !pgText(m.SenderName) || !pgText(m.ClientMsgID) || !pgText(m.Body) ||
+			m.CreatedAt.Before(pgEarliest) || !m.CreatedAt.Before(pgLatest) {
 			return 0, apperr.New(apperr.Invalid, "messages is invalid")
 		}
 	}
-	var n int64
+	// ON CONFLICT DO NOTHING skips a row that collides with a stored one or an earlier one
+	// of the same batch; the group check then sees only the rows actually inserted.
+	ids, keys := map[uuid.UUID]bool{}, map[string]bool{}
+	var fresh []store.Message
 	for _, m := range batch {
-		key := m.GroupID.String() + "/" + m.SenderID.String() + "/" + m.ClientMsgID
-		if _, ok := s.rows[m.ID]; ok || s.keys[key] {
+		key := clientKey(m)
+		if _, ok := s.rows[m.ID]; ok || ids[m.ID] || s.keys[key] || keys[key] {
 			continue
 		}
-		s.rows[m.ID], s.keys[key] = m, true
-		n++
+		ids[m.ID], keys[key] = true, true
+		m.CreatedAt = m.CreatedAt.Truncate(time.Microsecond) // timestamptz's precision
+		fresh = append(fresh, m)
 	}
-	return n, nil
+	for _, m := range fresh {
+		if !s.groups[m.GroupID] {
+			return 0, apperr.New(apperr.NotFound, "messages refers to something that does not exist")
+		}
+	}
+	for _, m := range fresh {
+		s.rows[m.ID] = m
+		s.keys[clientKey(m)] = true
+	}
+	return int64(len(fresh)), nil
+}
+
+// clientKey is what messages_client_key makes unique: a sender's client id in a group.
+func clientKey(m store.Message) string {
+	return m.GroupID.String() + "/" + m.SenderID.String() + "/" + m.ClientMsgID
+}
+
+// pgText reports whether PostgreSQL's text type (in a UTF-8 database) can hold v.
+func pgText(v string) bool { return utf8.ValidString(v) && !strings.ContainsRune(v, 0) }
+
+func (s *memSink) stored() map[uuid.UUID]store.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[uuid.UUID]store.Message{}
+	for id, m := range s.rows {
+		out[id] = m
+	}
+	return out
 }
 
 func (s *memSink) ids() map[uuid.UUID]bool {

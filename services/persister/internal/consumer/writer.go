@@ -17,7 +17,9 @@ import (
 
 // Sink stores a batch of messages in one transaction, skipping messages already stored, and
 // returns the number of new rows. An error coded apperr.Invalid or apperr.NotFound means the
-// batch can never be stored as it is; any other error is transient.
+// batch can never be stored as it is; any other error is transient. The contract in full
+// (what counts as stored, which duplicate wins, which error comes first) is the suite in
+// sink_contract_test.go, which store.Store and the tests' in-memory sink both pass.
 type Sink interface {
 	InsertMessages(ctx context.Context, batch []store.Message) (int64, error)
 }
