@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/quickchat-go/quickchat/pkg/gatewayapi"
 )
 
 // API calls the gateway's JSON API.
@@ -25,7 +27,8 @@ func NewAPI(baseURL string) *API {
 	return &API{BaseURL: baseURL, HTTP: &http.Client{Timeout: 30 * time.Second}}
 }
 
-// APIError is a non-2xx answer of the gateway.
+// APIError is a non-2xx answer of the gateway: its status, the code and message of its
+// gatewayapi.ErrorBody, and its Retry-After header.
 type APIError struct {
 	Status     int
 	Code       string
@@ -37,71 +40,39 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("gateway: %d %s: %s", e.Status, e.Code, e.Message)
 }
 
-// Session is a signed-in account.
-type Session struct {
-	User struct {
-		ID    string `json:"id"`
-		Email string `json:"email"`
-		Name  string `json:"name"`
-	} `json:"user"`
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
-}
-
-// Group is a chat group as the gateway returns it.
-type Group struct {
-	ID      string `json:"id"`
-	Title   string `json:"title"`
-	OwnerID string `json:"owner_id"`
-}
-
-// Membership is the answer to joining a group: a member token for the realtime service.
-type Membership struct {
-	Group  Group `json:"group"`
-	Member struct {
-		ID          string `json:"id"`
-		DisplayName string `json:"display_name"`
-	} `json:"member"`
-	Token       string `json:"token"`
-	ExpiresIn   int    `json:"expires_in"`
-	RealtimeURL string `json:"realtime_url"`
-}
-
-// StoredMessage is a message from the history endpoint.
-type StoredMessage struct {
-	ID          string    `json:"id"`
-	GroupID     string    `json:"group_id"`
-	SenderID    string    `json:"sender_id"`
-	SenderName  string    `json:"sender_name"`
-	ClientMsgID string    `json:"client_msg_id"`
-	Body        string    `json:"body"`
-	CreatedAt   time.Time `json:"created_at"`
-}
-
-// HistoryPage is one page of a group's history, oldest first.
-type HistoryPage struct {
-	Messages []StoredMessage `json:"messages"`
-	HasMore  bool            `json:"has_more"`
-}
+// The gateway's bodies under this package's names; package gatewayapi declares them once
+// for the gateway and every Go client.
+type (
+	// Session is a signed-in account with its tokens.
+	Session = gatewayapi.Session
+	// Group is a chat group as the gateway returns it.
+	Group = gatewayapi.Group
+	// Membership is the answer to joining a group: a member token for the realtime service.
+	Membership = gatewayapi.Membership
+	// StoredMessage is a message from the history endpoint.
+	StoredMessage = gatewayapi.Message
+	// HistoryPage is one page of a group's history, oldest first.
+	HistoryPage = gatewayapi.HistoryPage
+)
 
 // Register creates an account and signs it in.
 func (a *API) Register(ctx context.Context, email, password, name string) (Session, error) {
 	var s Session
-	err := a.do(ctx, http.MethodPost, "/api/auth/register", "", map[string]string{"email": email, "password": password, "name": name}, &s)
+	err := a.do(ctx, http.MethodPost, "/api/auth/register", "", gatewayapi.Credentials{Email: email, Password: password, Name: name}, &s)
 	return s, err
 }
 
 // Login signs an account in.
 func (a *API) Login(ctx context.Context, email, password string) (Session, error) {
 	var s Session
-	err := a.do(ctx, http.MethodPost, "/api/auth/login", "", map[string]string{"email": email, "password": password}, &s)
+	err := a.do(ctx, http.MethodPost, "/api/auth/login", "", gatewayapi.Credentials{Email: email, Password: password}, &s)
 	return s, err
 }
 
 // CreateGroup creates a passcode-protected group owned by the signed-in account.
 func (a *API) CreateGroup(ctx context.Context, accessToken, title, passcode string) (Group, error) {
 	var g Group
-	err := a.do(ctx, http.MethodPost, "/api/chat-group", accessToken, map[string]string{"title": title, "passcode": passcode}, &g)
+	err := a.do(ctx, http.MethodPost, "/api/chat-group", accessToken, gatewayapi.NewGroup{Title: title, Passcode: passcode}, &g)
 	return g, err
 }
 
@@ -109,7 +80,7 @@ func (a *API) CreateGroup(ctx context.Context, accessToken, title, passcode stri
 // guest) or an account's token.
 func (a *API) Join(ctx context.Context, groupID, name, passcode, accessToken string) (Membership, error) {
 	var m Membership
-	err := a.do(ctx, http.MethodPost, "/api/chat-group/"+url.PathEscape(groupID)+"/join", accessToken, map[string]string{"name": name, "passcode": passcode}, &m)
+	err := a.do(ctx, http.MethodPost, "/api/chat-group/"+url.PathEscape(groupID)+"/join", accessToken, gatewayapi.JoinRequest{Name: name, Passcode: passcode}, &m)
 	return m, err
 }
 
@@ -190,12 +161,7 @@ func (a *API) do(ctx context.Context, method, path, bearer string, body, out any
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := &APIError{Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
-		var eb struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
+		var eb gatewayapi.ErrorBody
 		if json.Unmarshal(data, &eb) == nil {
 			e.Code, e.Message = eb.Error.Code, eb.Error.Message
 		}

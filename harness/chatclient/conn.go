@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
 // DialOptions configure Dial.
@@ -121,16 +123,18 @@ var ErrClosed = errors.New("chatclient: connection closed")
 
 // FrameError is an error frame received in reply to a request.
 type FrameError struct {
-	Code    string
-	Message string
+	// Code is one of the wire.Code constants.
+	Code string
+	// Detail is the error frame's text for humans.
+	Detail string
 }
 
-func (e *FrameError) Error() string { return "realtime: " + e.Code + ": " + e.Message }
+func (e *FrameError) Error() string { return "realtime: " + e.Code + ": " + e.Detail }
 
 // request writes a frame with a fresh ref and waits for the reply with that ref.
-func (c *Conn) request(ctx context.Context, frame map[string]any) (Frame, error) {
+func (c *Conn) request(ctx context.Context, frame wire.ClientFrame) (Frame, error) {
 	ref := strconv.FormatUint(c.nextRef.Add(1), 10)
-	frame["ref"] = ref
+	frame.Ref = ref
 	w := make(chan Frame, 1)
 	c.mu.Lock()
 	if c.closed {
@@ -150,8 +154,8 @@ func (c *Conn) request(ctx context.Context, frame map[string]any) (Frame, error)
 		if !ok {
 			return Frame{}, ErrClosed
 		}
-		if f.Type == "error" {
-			return f, &FrameError{Code: f.Code, Message: f.Text}
+		if f.Type == wire.TypeError {
+			return f, &FrameError{Code: f.Code, Detail: f.Detail}
 		}
 		return f, nil
 	case <-ctx.Done():
@@ -162,7 +166,7 @@ func (c *Conn) request(ctx context.Context, frame map[string]any) (Frame, error)
 	}
 }
 
-func (c *Conn) write(ctx context.Context, frame map[string]any) error {
+func (c *Conn) write(ctx context.Context, frame wire.ClientFrame) error {
 	b, err := json.Marshal(frame)
 	if err != nil {
 		return fmt.Errorf("chatclient: encode frame: %w", err)
@@ -184,17 +188,13 @@ func (c *Conn) WriteRaw(ctx context.Context, data []byte) error {
 
 // Join joins a room with a member token. With since set, the server replays what was
 // missed after that position before the joined reply's Recovered says whether it was all.
-func (c *Conn) Join(ctx context.Context, groupID, token string, since *Position) (Frame, error) {
-	f := map[string]any{"type": "join", "group_id": groupID, "token": token}
-	if since != nil {
-		f["since"] = since
-	}
-	return c.request(ctx, f)
+func (c *Conn) Join(ctx context.Context, groupID, token string, since *wire.Position) (Frame, error) {
+	return c.request(ctx, wire.ClientFrame{Head: wire.Head{Type: wire.TypeJoin, GroupID: groupID}, Token: token, Since: since})
 }
 
 // Leave leaves a room.
 func (c *Conn) Leave(ctx context.Context, groupID string) (Frame, error) {
-	return c.request(ctx, map[string]any{"type": "leave", "group_id": groupID})
+	return c.request(ctx, wire.ClientFrame{Head: wire.Head{Type: wire.TypeLeave, GroupID: groupID}})
 }
 
 // Send posts a message and waits for its ack.
@@ -203,9 +203,9 @@ func (c *Conn) Leave(ctx context.Context, groupID string) (Frame, error) {
 func (c *Conn) Send(ctx context.Context, groupID, clientMsgID, body string) (Frame, error) {
 	pause := 50 * time.Millisecond
 	for {
-		f, err := c.request(ctx, map[string]any{"type": "send", "group_id": groupID, "client_msg_id": clientMsgID, "body": body})
+		f, err := c.request(ctx, wire.ClientFrame{Head: wire.Head{Type: wire.TypeSend, GroupID: groupID}, ClientMsgID: clientMsgID, Body: body})
 		var fe *FrameError
-		if !errors.As(err, &fe) || fe.Code != "rate_limited" {
+		if !errors.As(err, &fe) || fe.Code != wire.CodeRateLimited {
 			return f, err
 		}
 		select {
@@ -218,25 +218,25 @@ func (c *Conn) Send(ctx context.Context, groupID, clientMsgID, body string) (Fra
 }
 
 // SendAsync posts a message without waiting; its ack arrives through OnFrame (as a frame
-// of type "ack" whose Ref is the returned ref).
+// of type wire.TypeAck whose Ref is the returned ref).
 func (c *Conn) SendAsync(ctx context.Context, groupID, clientMsgID, body string) (string, error) {
 	ref := "a" + strconv.FormatUint(c.nextRef.Add(1), 10)
-	return ref, c.write(ctx, map[string]any{"type": "send", "ref": ref, "group_id": groupID, "client_msg_id": clientMsgID, "body": body})
+	return ref, c.write(ctx, wire.ClientFrame{Head: wire.Head{Type: wire.TypeSend, Ref: ref, GroupID: groupID}, ClientMsgID: clientMsgID, Body: body})
 }
 
 // Typing tells the room this member is typing.
 func (c *Conn) Typing(ctx context.Context, groupID string) error {
-	return c.write(ctx, map[string]any{"type": "typing", "group_id": groupID})
+	return c.write(ctx, wire.ClientFrame{Head: wire.Head{Type: wire.TypeTyping, GroupID: groupID}})
 }
 
 // Presence asks who is online in a room.
 func (c *Conn) Presence(ctx context.Context, groupID string) (Frame, error) {
-	return c.request(ctx, map[string]any{"type": "presence", "group_id": groupID})
+	return c.request(ctx, wire.ClientFrame{Head: wire.Head{Type: wire.TypePresence, GroupID: groupID}})
 }
 
 // Ping checks the connection at the protocol level.
 func (c *Conn) Ping(ctx context.Context) error {
-	_, err := c.request(ctx, map[string]any{"type": "ping"})
+	_, err := c.request(ctx, wire.ClientFrame{Head: wire.Head{Type: wire.TypePing}})
 	return err
 }
 

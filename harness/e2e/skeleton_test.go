@@ -77,8 +77,8 @@ func TestMessageTravelsThroughEveryService(t *testing.T) {
 	if m := got.Message; m == nil || m.Body != body || m.ID != ack.ID || m.SenderName != "Ada" {
 		t.Fatalf("other instance received %s, want body %q id %s from Ada", got.Raw, body, ack.ID)
 	}
-	if got.Position() != ack.Position() {
-		t.Fatalf("delivered position %+v differs from acked position %+v", got.Position(), ack.Position())
+	if got.Position != ack.Position {
+		t.Fatalf("delivered position %+v differs from acked position %+v", got.Position, ack.Position)
 	}
 
 	// The persister stores it; the gateway serves it from PostgreSQL.

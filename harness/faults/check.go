@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/quickchat-go/quickchat/harness/chatclient"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
 // errTimeout reports a wait that ran out of time.
@@ -81,7 +82,7 @@ func waitStored(ctx context.Context, dbURL string, rooms []string, want map[stri
 // memberRecord is what one member saw, copied out of it for evaluation.
 type memberRecord struct {
 	name, room string
-	base       chatclient.Position
+	base       wire.Position
 	got        map[string]int
 	order      []string
 	stats      memberStats

@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/quickchat-go/quickchat/harness/chatclient"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
 const testRoom = "room-1"
 
 func joined(epoch string, offset uint64, recovered *bool, missed int) chatclient.Frame {
-	f := chatclient.Frame{Type: "joined", GroupID: testRoom, Epoch: epoch, Offset: offset, Recovered: recovered}
+	f := frame(wire.TypeJoined, testRoom, epoch, offset)
+	f.Recovered = recovered
 	if recovered != nil {
 		f.Missed = &missed
 	}
@@ -20,11 +22,24 @@ func joined(epoch string, offset uint64, recovered *bool, missed int) chatclient
 }
 
 func msgFrame(epoch string, offset uint64, id string) chatclient.Frame {
-	return chatclient.Frame{Type: "message", GroupID: testRoom, Epoch: epoch, Offset: offset, Message: &chatclient.Message{ID: id}}
+	f := frame(wire.TypeMessage, testRoom, epoch, offset)
+	f.Message = &wire.Message{ID: id}
+	return f
 }
 
 func reset(epoch string, offset uint64) chatclient.Frame {
-	return chatclient.Frame{Type: "reset", GroupID: testRoom, Epoch: epoch, Offset: offset}
+	return frame(wire.TypeReset, testRoom, epoch, offset)
+}
+
+func frame(typ, room, epoch string, offset uint64) chatclient.Frame {
+	return chatclient.Frame{ServerFrame: wire.ServerFrame{Head: wire.Head{Type: typ, GroupID: room}, Position: wire.Position{Epoch: epoch, Offset: offset}}}
+}
+
+// otherRoom is a message frame of a room the member is not following.
+func otherRoom(epoch string, offset uint64, id string) chatclient.Frame {
+	f := frame(wire.TypeMessage, "other", epoch, offset)
+	f.Message = &wire.Message{ID: id}
+	return f
 }
 
 func ptr(b bool) *bool { return &b }
@@ -38,35 +53,35 @@ func TestMembersFollowTheRoomSequence(t *testing.T) {
 		frames     []chatclient.Frame
 		violations int
 		stats      memberStats
-		pos        chatclient.Position
+		pos        wire.Position
 	}{
 		{"consecutive messages after a join are in order",
 			[]chatclient.Frame{joined("e", 3, nil, 0), msgFrame("e", 4, "a"), msgFrame("e", 5, "b")},
-			0, memberStats{}, chatclient.Position{Epoch: "e", Offset: 5}},
+			0, memberStats{}, wire.Position{Epoch: "e", Offset: 5}},
 		{"a skipped offset is a violation",
 			[]chatclient.Frame{joined("e", 0, nil, 0), msgFrame("e", 1, "a"), msgFrame("e", 3, "c")},
-			1, memberStats{}, chatclient.Position{Epoch: "e", Offset: 3}},
+			1, memberStats{}, wire.Position{Epoch: "e", Offset: 3}},
 		{"a repeated frame is a violation and does not move the position back",
 			[]chatclient.Frame{joined("e", 0, nil, 0), msgFrame("e", 1, "a"), msgFrame("e", 2, "b"), msgFrame("e", 1, "a"), msgFrame("e", 3, "c")},
-			1, memberStats{}, chatclient.Position{Epoch: "e", Offset: 3}},
+			1, memberStats{}, wire.Position{Epoch: "e", Offset: 3}},
 		{"a recovered rejoin continues where the member was",
 			[]chatclient.Frame{joined("e", 0, nil, 0), msgFrame("e", 1, "a"), joined("e", 3, ptr(true), 2), msgFrame("e", 2, "b"), msgFrame("e", 3, "c"), msgFrame("e", 4, "d")},
-			0, memberStats{Rejoins: 1, Recovered: 1, Replayed: 2}, chatclient.Position{Epoch: "e", Offset: 4}},
+			0, memberStats{Rejoins: 1, Recovered: 1, Replayed: 2}, wire.Position{Epoch: "e", Offset: 4}},
 		{"a recovered rejoin that skips a message is a violation",
 			[]chatclient.Frame{joined("e", 0, nil, 0), msgFrame("e", 1, "a"), joined("e", 3, ptr(true), 1), msgFrame("e", 3, "c")},
-			1, memberStats{Rejoins: 1, Recovered: 1, Replayed: 1}, chatclient.Position{Epoch: "e", Offset: 3}},
+			1, memberStats{Rejoins: 1, Recovered: 1, Replayed: 1}, wire.Position{Epoch: "e", Offset: 3}},
 		{"a reset moves the member to a new epoch",
 			[]chatclient.Frame{joined("e", 0, nil, 0), msgFrame("e", 1, "a"), reset("f", 0), msgFrame("f", 1, "b")},
-			0, memberStats{Resets: 1}, chatclient.Position{Epoch: "f", Offset: 1}},
+			0, memberStats{Resets: 1}, wire.Position{Epoch: "f", Offset: 1}},
 		{"a new epoch without a reset is a violation",
 			[]chatclient.Frame{joined("e", 0, nil, 0), msgFrame("e", 1, "a"), msgFrame("f", 1, "b")},
-			1, memberStats{}, chatclient.Position{Epoch: "f", Offset: 1}},
+			1, memberStats{}, wire.Position{Epoch: "f", Offset: 1}},
 		{"an unrecovered rejoin moves the member to the room's position",
 			[]chatclient.Frame{joined("e", 0, nil, 0), msgFrame("e", 1, "a"), joined("f", 7, ptr(false), 0), msgFrame("f", 8, "b")},
-			0, memberStats{Rejoins: 1, Unrecovered: 1}, chatclient.Position{Epoch: "f", Offset: 8}},
+			0, memberStats{Rejoins: 1, Unrecovered: 1}, wire.Position{Epoch: "f", Offset: 8}},
 		{"frames of other rooms are ignored",
-			[]chatclient.Frame{joined("e", 0, nil, 0), {Type: "message", GroupID: "other", Epoch: "x", Offset: 9, Message: &chatclient.Message{ID: "z"}}, msgFrame("e", 1, "a")},
-			0, memberStats{}, chatclient.Position{Epoch: "e", Offset: 1}},
+			[]chatclient.Frame{joined("e", 0, nil, 0), otherRoom("x", 9, "z"), msgFrame("e", 1, "a")},
+			0, memberStats{}, wire.Position{Epoch: "e", Offset: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,12 +119,12 @@ func TestEvaluationFlagsEveryBrokenGuarantee(t *testing.T) {
 		r := &run{rows: map[string][]storedRow{}}
 		for i, id := range []string{"a", "b", "c"} {
 			m := sentMessage{cid: "c" + id, room: testRoom, body: "body " + id, acked: true, id: id,
-				pos: chatclient.Position{Epoch: "e", Offset: uint64(i + 1)}, ackedAt: time.Now()}
+				pos: wire.Position{Epoch: "e", Offset: uint64(i + 1)}, ackedAt: time.Now()}
 			r.msgs = append(r.msgs, m)
 			r.rows[m.cid] = []storedRow{{id: id, groupID: testRoom, clientMsgID: m.cid, body: m.body}}
 		}
 		for _, name := range []string{"Ada", "Bob"} {
-			r.members = append(r.members, memberRecord{name: name, room: testRoom, base: chatclient.Position{Epoch: "e"},
+			r.members = append(r.members, memberRecord{name: name, room: testRoom, base: wire.Position{Epoch: "e"},
 				got: map[string]int{"a": 1, "b": 1, "c": 1}})
 		}
 		return r

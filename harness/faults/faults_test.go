@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/quickchat-go/quickchat/harness/devstack"
-	"github.com/quickchat-go/quickchat/harness/faults"
 	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
+	"github.com/quickchat-go/quickchat/harness/faults"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -61,7 +61,7 @@ func TestAcknowledgedMessagesSurviveFaults(t *testing.T) {
 		ShortTraffic: fmt.Sprintf("%d rooms × %d members, %v before and %v after the fault",
 			shortTraffic.Rooms, shortTraffic.MembersPerRoom, shortTraffic.Before, shortTraffic.After)}
 	if !full {
-		report.Command = "go test ./pkg/devstack/faults (short)"
+		report.Command = "go test ./harness/faults (short)"
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.Name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quickchat-go/quickchat/harness/chatclient"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
 // ledger records, across all members, what was sent and acknowledged and where each
@@ -14,7 +15,7 @@ type ledger struct {
 	mu        sync.Mutex
 	msgs      map[string]*sentMessage // by client message id
 	order     []string                // client message ids in the order first sent
-	positions map[string]chatclient.Position
+	positions map[string]wire.Position
 	conflicts []string // acks or deliveries that disagree with earlier ones
 }
 
@@ -23,14 +24,14 @@ type sentMessage struct {
 	cid, room, body string
 	acked           bool
 	id              string
-	pos             chatclient.Position
+	pos             wire.Position
 	ackedAt         time.Time
 	// resendsRecognised counts acks flagged duplicate: resends the server matched.
 	resendsRecognised int
 }
 
 func newLedger() *ledger {
-	return &ledger{msgs: map[string]*sentMessage{}, positions: map[string]chatclient.Position{}}
+	return &ledger{msgs: map[string]*sentMessage{}, positions: map[string]wire.Position{}}
 }
 
 func (l *ledger) sent(cid, room, body string) {
@@ -52,18 +53,18 @@ func (l *ledger) acked(cid string, f chatclient.Frame, at time.Time) {
 		m.resendsRecognised++
 	}
 	if !m.acked {
-		m.acked, m.id, m.pos, m.ackedAt = true, f.ID, f.Position(), at
+		m.acked, m.id, m.pos, m.ackedAt = true, f.ID, f.Position, at
 		return
 	}
-	if f.ID != m.id || f.Position() != m.pos {
-		l.conflicts = append(l.conflicts, fmt.Sprintf("%s acked as %s at %+v, then as %s at %+v", cid, m.id, m.pos, f.ID, f.Position()))
+	if f.ID != m.id || f.Position != m.pos {
+		l.conflicts = append(l.conflicts, fmt.Sprintf("%s acked as %s at %+v, then as %s at %+v", cid, m.id, m.pos, f.ID, f.Position))
 	}
 }
 
 // delivered records where a receiver got a message; every receiver must get it at the
 // same position (one order per room).
 func (l *ledger) delivered(id, epoch string, offset uint64) {
-	p := chatclient.Position{Epoch: epoch, Offset: offset}
+	p := wire.Position{Epoch: epoch, Offset: offset}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if first, ok := l.positions[id]; !ok {

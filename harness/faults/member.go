@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quickchat-go/quickchat/harness/chatclient"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
 // member is one reliable client in one room: it keeps a connection joined (reconnecting
@@ -27,8 +28,8 @@ type member struct {
 	conn    *chatclient.Conn // joined connection, nil while reconnecting
 	ready   chan struct{}    // closed once conn is set
 	joined  bool             // the first join happened
-	base    chatclient.Position
-	pos     chatclient.Position
+	base    wire.Position
+	pos     wire.Position
 	got     map[string]int // message id -> frames received
 	order   []string       // order violations, described
 	stats   memberStats
@@ -60,10 +61,10 @@ func (m *member) observe(f chatclient.Frame) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch f.Type {
-	case "joined":
+	case wire.TypeJoined:
 		switch {
 		case !m.joined:
-			m.joined, m.base, m.pos = true, f.Position(), f.Position()
+			m.joined, m.base, m.pos = true, f.Position, f.Position
 		case f.Recovered != nil && *f.Recovered:
 			m.stats.Rejoins++
 			m.stats.Recovered++
@@ -75,12 +76,12 @@ func (m *member) observe(f chatclient.Frame) {
 			// The server cannot tell what was missed: the client reloads history.
 			m.stats.Rejoins++
 			m.stats.Unrecovered++
-			m.pos = f.Position()
+			m.pos = f.Position
 		}
-	case "reset":
+	case wire.TypeReset:
 		m.stats.Resets++
-		m.pos = f.Position()
-	case "message":
+		m.pos = f.Position
+	case wire.TypeMessage:
 		if f.Message == nil {
 			m.order = append(m.order, "message frame without a message")
 			return
@@ -96,7 +97,7 @@ func (m *member) observe(f chatclient.Frame) {
 		}
 		// Never move backwards, so one stray frame is one violation, not a cascade.
 		if f.Epoch != m.pos.Epoch || f.Offset > m.pos.Offset {
-			m.pos = f.Position()
+			m.pos = f.Position
 		}
 		m.ledger.delivered(f.Message.ID, f.Epoch, f.Offset)
 	}
@@ -157,7 +158,7 @@ func (m *member) dialAndJoin(ctx context.Context, url string) (*chatclient.Conn,
 		return nil, err
 	}
 	m.mu.Lock()
-	var since *chatclient.Position
+	var since *wire.Position
 	if m.joined {
 		p := m.pos
 		since = &p
@@ -169,7 +170,7 @@ func (m *member) dialAndJoin(ctx context.Context, url string) (*chatclient.Conn,
 	if _, err := conn.Join(jctx, m.room.id, tok, since); err != nil {
 		_ = conn.CloseNow()
 		var fe *chatclient.FrameError
-		if errors.As(err, &fe) && fe.Code == "unauthorized" {
+		if errors.As(err, &fe) && fe.Code == wire.CodeUnauthorized {
 			m.renewToken(ctx)
 		}
 		return nil, err
@@ -279,7 +280,7 @@ func messageBody(idx, seq int) string {
 }
 
 // position returns where the member is in its room.
-func (m *member) position() chatclient.Position {
+func (m *member) position() wire.Position {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.pos

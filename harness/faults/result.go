@@ -114,7 +114,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Reliability under faults\n\n")
-	p("<!-- Written by %s (pkg/devstack/faults); do not edit by hand. -->\n\n", rep.Command)
+	p("<!-- Written by %s (harness/faults); do not edit by hand. -->\n\n", rep.Command)
 	p("What happens to chat messages when a process or a server of a running Quick Chat fails.\n")
 	p("Every number below was measured by `%s` on %s (%s in all), on the real servers and\n", rep.Command, rep.Started.UTC().Format("2006-01-02 15:04 MST"), rep.Took.Round(time.Second))
 	p("service binaries: two realtime instances, two persisters, one gateway, PostgreSQL, Redis and Kafka.\n\n")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quickchat-go/quickchat/harness/chatclient"
 	"github.com/quickchat-go/quickchat/harness/devstack"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
 // Scenario is one fault injected into a running system.
@@ -199,7 +200,7 @@ func waitDelivered(ctx context.Context, rooms []*room, l *ledger, timeout time.D
 
 // lastPositions returns, per room, the last acknowledged position: the highest offset in
 // the epoch of the most recent ack (an epoch changes only when Redis lost the room).
-func lastPositions(msgs []sentMessage) map[string]chatclient.Position {
+func lastPositions(msgs []sentMessage) map[string]wire.Position {
 	epochAt := map[string]time.Time{}
 	epoch := map[string]string{}
 	for _, m := range msgs {
@@ -207,7 +208,7 @@ func lastPositions(msgs []sentMessage) map[string]chatclient.Position {
 			epochAt[m.room], epoch[m.room] = m.ackedAt, m.pos.Epoch
 		}
 	}
-	last := map[string]chatclient.Position{}
+	last := map[string]wire.Position{}
 	for _, m := range msgs {
 		if m.acked && m.pos.Epoch == epoch[m.room] && m.pos.Offset >= last[m.room].Offset {
 			last[m.room] = m.pos

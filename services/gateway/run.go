@@ -16,6 +16,7 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/ops"
 	"github.com/quickchat-go/quickchat/pkg/store"
 	"github.com/quickchat-go/quickchat/pkg/token"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/app"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/httpapi"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/oidclogin"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/password"
@@ -23,9 +24,29 @@ import (
 	"github.com/quickchat-go/quickchat/services/gateway/internal/session"
 )
 
+// The implementations the composition root plugs into the use cases' interfaces; the
+// checks live here so package app never imports its adapters to verify them.
+var (
+	_ app.UserStore        = (*store.Store)(nil)
+	_ app.OIDCLoginStore   = (*store.Store)(nil)
+	_ app.GroupStore       = (*store.Store)(nil)
+	_ app.MemberStore      = (*store.Store)(nil)
+	_ app.MessageStore     = (*store.Store)(nil)
+	_ app.Sessions         = (*session.Manager)(nil)
+	_ app.Hasher           = (*password.Hasher)(nil)
+	_ app.Limiter          = (*ratelimit.Limiter)(nil)
+	_ app.TokenSigner      = (*token.Signer)(nil)
+	_ app.IdentityProvider = (*oidclogin.Client)(nil)
+	_ ratelimit.Store      = (*store.Store)(nil)
+	_ session.Store        = (*store.Store)(nil)
+)
+
 // run is the composition root. When ready is not nil it receives the bound address once
 // the server listens (tests start the gateway on ":0").
 func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	log, err := logging.New("gateway", cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
@@ -50,7 +71,7 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	if err != nil {
 		return err
 	}
-	var oidc httpapi.OIDC
+	var idp app.IdentityProvider
 	if cfg.OIDCIssuer != "" {
 		c, err := oidclogin.New(oidclogin.Config{
 			Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
@@ -59,34 +80,37 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 		if err != nil {
 			return err
 		}
-		oidc = c
+		idp = c
 	}
-	health := ops.NewHealth(nil, ops.Check{Name: "postgres", Func: st.Ping})
-	api := httpapi.NewServer(httpapi.Deps{
-		Store:  st,
-		Signer: signer,
+	uses := app.New(app.Deps{
+		Users: st, OIDCLogins: st, Groups: st, Members: st, Messages: st,
 		Sessions: session.New(st, signer, session.Config{
 			AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 		}),
-		Limiter: ratelimit.New(st),
-		Limits: httpapi.Limits{
-			PasscodePerIP: cfg.RatePasscodePerIP, PasscodePerGroup: cfg.RatePasscodePerGroup,
-			LoginPerIP: cfg.RateLoginPerIP, LoginPerAccount: cfg.RateLoginPerAccount,
-		},
 		Hasher: password.NewHasher(password.Params{
 			MemoryKiB: cfg.PasswordHashMemoryKiB, Iterations: cfg.PasswordHashIterations,
 			Parallelism: cfg.PasswordHashParallelism, Concurrency: cfg.PasswordHashConcurrency,
 		}),
-		ClientIP:       clientip.New(trusted),
-		OIDC:           oidc,
-		PostLoginURL:   cfg.OIDCPostLoginURL,
-		SecureCookies:  cfg.CookieSecure,
-		Health:         health,
-		Log:            log,
-		AccessTokenTTL: cfg.AccessTokenTTL,
+		Limiter: ratelimit.New(st),
+		Limits: app.Limits{
+			PasscodePerIP: cfg.RatePasscodePerIP, PasscodePerGroup: cfg.RatePasscodePerGroup,
+			LoginPerIP: cfg.RateLoginPerIP, LoginPerAccount: cfg.RateLoginPerAccount,
+		},
+		Tokens:         signer,
 		MemberTokenTTL: cfg.MemberTokenTTL,
-		RealtimeURL:    cfg.PublicRealtimeURL,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
+		OIDC:           idp,
+	})
+	health := ops.NewHealth(nil, ops.Check{Name: "postgres", Func: st.Ping})
+	api := httpapi.NewServer(httpapi.Deps{
+		App:           uses,
+		Signer:        signer,
+		ClientIP:      clientip.New(trusted),
+		PostLoginURL:  cfg.OIDCPostLoginURL,
+		SecureCookies: cfg.CookieSecure,
+		Health:        health,
+		Log:           log,
+		RealtimeURL:   cfg.PublicRealtimeURL,
+		MaxBodyBytes:  cfg.MaxBodyBytes,
 	})
 	ln, err := ops.Listen(cfg.Addr)
 	if err != nil {

@@ -12,14 +12,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jws"
 
-	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
+	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/token"
 )
 
@@ -292,5 +293,16 @@ func TestConfigReadsRateRulesFromTheEnvironment(t *testing.T) {
 	t.Setenv("GATEWAY_RATE_LOGIN_PER_IP", "lots")
 	if _, err := loadConfig(); err == nil {
 		t.Fatal("want an error for a malformed rule")
+	}
+}
+
+// TestRunRefusesAnInvalidConfiguration: run checks its configuration itself, so a caller
+// that builds a Config by hand (a test, another main) cannot start a gateway with, say,
+// hour-long access tokens.
+func TestRunRefusesAnInvalidConfiguration(t *testing.T) {
+	cfg := Config{DatabaseURL: "postgres://unused", AccessTokenTTL: time.Hour}
+	err := run(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "GATEWAY_ACCESS_TOKEN_TTL") {
+		t.Fatalf("run = %v, want the configuration error", err)
 	}
 }

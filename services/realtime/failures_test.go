@@ -16,7 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
 // process is a realtime binary running as its own process, so it can be killed.
@@ -95,7 +95,7 @@ func TestClientOfAKilledInstanceRecoversEverythingOnceElsewhere(t *testing.T) {
 	seen = append(seen, x.messages(group, 10)...)
 	// Xavier's own presence, as Olivia sees it, to check it expires after the kill.
 	xClient := x.next("Xavier's own presence", func(f frame) bool {
-		return f.Type == protocol.TypePresenceJoin && f.Client.MemberID == xavier.id
+		return f.Type == wire.TypePresenceJoin && f.Client.MemberID == xavier.id
 	}).Client.ClientID
 
 	if err := doomed.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -118,7 +118,7 @@ func TestClientOfAKilledInstanceRecoversEverythingOnceElsewhere(t *testing.T) {
 	}()
 	<-halfway
 	x2 := dial(t, survivor2.url())
-	last := seen[len(seen)-1].pos()
+	last := seen[len(seen)-1].Position
 	joined := x2.join(group, xavier, &last)
 	if joined.Recovered == nil || !*joined.Recovered {
 		t.Fatalf("joined after the kill = %+v; want a complete recovery", joined)
@@ -127,7 +127,7 @@ func TestClientOfAKilledInstanceRecoversEverythingOnceElsewhere(t *testing.T) {
 	seen = append(seen, x2.messages(group, total-10)...)
 
 	for i, f := range seen {
-		if f.Type != protocol.TypeMessage {
+		if f.Type != wire.TypeMessage {
 			t.Fatalf("frame %d is a %s; want messages only", i, f.Type)
 		}
 		if got := f.msg(t).Body; got != body(i) {
@@ -145,7 +145,7 @@ func TestClientOfAKilledInstanceRecoversEverythingOnceElsewhere(t *testing.T) {
 	// The dead instance never said goodbye; its client's presence expires and the
 	// survivors announce it.
 	olivia.next("the killed client's presence_leave", func(f frame) bool {
-		return f.Type == protocol.TypePresenceLeave && f.Client != nil && f.Client.ClientID == xClient
+		return f.Type == wire.TypePresenceLeave && f.Client != nil && f.Client.ClientID == xClient
 	})
 }
 
@@ -185,7 +185,7 @@ func TestSlowClientIsClosedWhileOthersKeepUp(t *testing.T) {
 	}
 	frames := reader.messages(group, sent)
 	for i, f := range frames {
-		if f.Type != protocol.TypeMessage || f.msg(t).ClientMsgID != fmt.Sprint(i) {
+		if f.Type != wire.TypeMessage || f.msg(t).ClientMsgID != fmt.Sprint(i) {
 			t.Fatalf("the reading client's frame %d is %+v; want every message in order", i, f)
 		}
 	}
@@ -223,14 +223,14 @@ func TestDrainFinishesSendsAndTellsClientsToReconnect(t *testing.T) {
 		t.Fatalf("run returned %v after draining", err)
 	}
 	<-c.done
-	if code := closeStatus(c.err); code != int(protocol.CloseReconnect) {
-		t.Fatalf("close status %d (%v), want %d", code, c.err, protocol.CloseReconnect)
+	if code := closeStatus(c.err); code != wire.CloseReconnect {
+		t.Fatalf("close status %d (%v), want %d", code, c.err, wire.CloseReconnect)
 	}
 	// The send racing the drain was acknowledged, refused, or not read before the close.
 	// Either way the client reconnects elsewhere, recovers, and resends with the same id:
 	// the message then exists exactly once.
 	c2 := dial(t, other.url())
-	since := before.pos()
+	since := before.Position
 	joined := c2.join(group, dora, &since)
 	if joined.Recovered == nil || !*joined.Recovered {
 		t.Fatalf("rejoin = %+v; want a complete recovery", joined)
@@ -275,7 +275,7 @@ func TestUnresponsivePeerIsClosedByKeepalive(t *testing.T) {
 		return metric(t, inst.addr, "realtime_connections") == 1
 	})
 	alive.write(map[string]string{"type": "ping", "ref": "p"})
-	if f := alive.reply("p"); f.Type != protocol.TypePong {
+	if f := alive.reply("p"); f.Type != wire.TypePong {
 		t.Fatalf("the responsive client got %+v", f)
 	}
 }

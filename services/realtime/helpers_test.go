@@ -23,7 +23,7 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/event"
 	"github.com/quickchat-go/quickchat/pkg/kafka"
 	"github.com/quickchat-go/quickchat/pkg/token"
-	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -198,37 +198,17 @@ func (b *bundle) member(t testing.TB, group, name string) member {
 	return member{id: id, name: name, token: tok}
 }
 
-// frame is any server frame, decoded loosely.
-type frame struct {
-	Type      string            `json:"type"`
-	Ref       string            `json:"ref"`
-	GroupID   string            `json:"group_id"`
-	ClientID  string            `json:"client_id"`
-	Epoch     string            `json:"epoch"`
-	Offset    uint64            `json:"offset"`
-	Recovered *bool             `json:"recovered"`
-	Missed    *int              `json:"missed"`
-	ID        string            `json:"id"`
-	CMID      string            `json:"client_msg_id"`
-	Duplicate bool              `json:"duplicate"`
-	Code      string            `json:"code"`
-	Raw       json.RawMessage   `json:"message"` // an object in message frames, text in errors
-	Client    *protocol.Client  `json:"client"`
-	Clients   []protocol.Client `json:"clients"`
-	TTLms     int64             `json:"ttl_ms"`
-}
+// frame is a server frame as the test client read it.
+type frame struct{ wire.ServerFrame }
 
 // msg returns the message of a message frame.
-func (f frame) msg(t testing.TB) protocol.Message {
+func (f frame) msg(t testing.TB) wire.Message {
 	t.Helper()
-	var m protocol.Message
-	if err := json.Unmarshal(f.Raw, &m); err != nil {
-		t.Fatalf("message frame without message: %v", err)
+	if f.Message == nil {
+		t.Fatalf("%s frame without message", f.Type)
 	}
-	return m
+	return *f.Message
 }
-
-func (f frame) pos() protocol.Position { return protocol.Position{Epoch: f.Epoch, Offset: f.Offset} }
 
 // client is a test WebSocket client. A goroutine reads every frame into a queue so the
 // server never sees it as slow unless a test wants that (see dialRaw).
@@ -342,13 +322,13 @@ func (c *client) reply(ref string) frame {
 }
 
 // join joins a room and returns the joined reply; replayed messages stay queued.
-func (c *client) join(group string, m member, since *protocol.Position) frame {
+func (c *client) join(group string, m member, since *wire.Position) frame {
 	c.t.Helper()
 	ref := c.ref()
-	c.write(map[string]any{"type": "join", "ref": ref, "group_id": group, "token": m.token, "since": since})
+	c.write(wire.ClientFrame{Head: wire.Head{Type: wire.TypeJoin, Ref: ref, GroupID: group}, Token: m.token, Since: since})
 	f := c.reply(ref)
-	if f.Type != protocol.TypeJoined {
-		c.t.Fatalf("join got %s %s: %s", f.Type, f.Code, f.Raw)
+	if f.Type != wire.TypeJoined {
+		c.t.Fatalf("join got %s %s: %s", f.Type, f.Code, f.Detail)
 	}
 	return f
 }
@@ -357,10 +337,10 @@ func (c *client) join(group string, m member, since *protocol.Position) frame {
 func (c *client) send(group, clientMsgID, body string) frame {
 	c.t.Helper()
 	ref := c.ref()
-	c.write(map[string]any{"type": "send", "ref": ref, "group_id": group, "client_msg_id": clientMsgID, "body": body})
+	c.write(wire.ClientFrame{Head: wire.Head{Type: wire.TypeSend, Ref: ref, GroupID: group}, ClientMsgID: clientMsgID, Body: body})
 	f := c.reply(ref)
-	if f.Type != protocol.TypeAck {
-		c.t.Fatalf("send got %s %s: %s", f.Type, f.Code, f.Raw)
+	if f.Type != wire.TypeAck {
+		c.t.Fatalf("send got %s %s: %s", f.Type, f.Code, f.Detail)
 	}
 	return f
 }
@@ -371,7 +351,7 @@ func (c *client) messages(group string, n int) []frame {
 	out := make([]frame, 0, n)
 	for len(out) < n {
 		out = append(out, c.next(fmt.Sprintf("message %d of %d", len(out)+1, n), func(f frame) bool {
-			return (f.Type == protocol.TypeMessage || f.Type == protocol.TypeReset) && f.GroupID == group
+			return (f.Type == wire.TypeMessage || f.Type == wire.TypeReset) && f.GroupID == group
 		}))
 	}
 	return out

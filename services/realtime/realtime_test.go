@@ -13,7 +13,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
-	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
 func TestClientsOnThreeInstancesSeeOneOrder(t *testing.T) {
@@ -41,7 +41,7 @@ func TestClientsOnThreeInstancesSeeOneOrder(t *testing.T) {
 			for i := 0; i < per; i++ {
 				ack := s.c.send(group, fmt.Sprintf("%s-%d", s.name, i), fmt.Sprintf("%s says %d", s.name, i))
 				mu.Lock()
-				acks[ack.CMID] = ack
+				acks[ack.ClientMsgID] = ack
 				mu.Unlock()
 			}
 		}()
@@ -54,7 +54,7 @@ func TestClientsOnThreeInstancesSeeOneOrder(t *testing.T) {
 		var order []string
 		next := map[string]int{}
 		for i, f := range frames {
-			if f.Type != protocol.TypeMessage {
+			if f.Type != wire.TypeMessage {
 				t.Fatalf("got a %s frame in a healthy room", f.Type)
 			}
 			m := f.msg(t)
@@ -100,7 +100,7 @@ func TestResendWithTheSameClientMessageIDIsOneMessage(t *testing.T) {
 	second := dial(t, bb.url())
 	second.join(group, alice, nil)
 	ack2 := second.send(group, "c1", "hello")
-	if ack2.ID != ack1.ID || ack2.pos() != ack1.pos() || !ack2.Duplicate {
+	if ack2.ID != ack1.ID || ack2.Position != ack1.Position || !ack2.Duplicate {
 		t.Fatalf("resend ack %+v; want the first ack's id and position %+v, marked duplicate", ack2, ack1)
 	}
 
@@ -115,7 +115,7 @@ func TestResendWithTheSameClientMessageIDIsOneMessage(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if racing[0].ID != racing[1].ID || racing[0].pos() != racing[1].pos() || racing[0].Duplicate == racing[1].Duplicate {
+	if racing[0].ID != racing[1].ID || racing[0].Position != racing[1].Position || racing[0].Duplicate == racing[1].Duplicate {
 		t.Fatalf("concurrent attempts acked %+v and %+v; want one message, one of them a duplicate", racing[0], racing[1])
 	}
 	marker := first.send(group, "c3", "marker")
@@ -153,15 +153,15 @@ func TestRejoinRecoversWhatWasMissedOrSaysToReload(t *testing.T) {
 	if joined.Recovered != nil || joined.Offset != 2 || joined.Epoch == "" {
 		t.Fatalf("a join without position = %+v; want the room's position 2 and no recovery fields", joined)
 	}
-	c.write(map[string]any{"type": "leave", "group_id": group, "ref": "l1"})
-	if f := c.reply("l1"); f.Type != protocol.TypeLeft {
+	c.write(wire.ClientFrame{Head: wire.Head{Type: wire.TypeLeave, Ref: "l1", GroupID: group}})
+	if f := c.reply("l1"); f.Type != wire.TypeLeft {
 		t.Fatalf("leave got %+v", f)
 	}
 	missed := sendN("missed", 3)
 
 	t.Run("a client within the window gets exactly what it missed", func(t *testing.T) {
 		c2 := dial(t, inst.url())
-		since := joined.pos()
+		since := joined.Position
 		got := c2.join(group, reader, &since)
 		if got.Recovered == nil || !*got.Recovered || *got.Missed != 3 || got.Offset != 5 {
 			t.Fatalf("joined = %+v; want recovered, 3 missed, position 5", got)
@@ -179,19 +179,19 @@ func TestRejoinRecoversWhatWasMissedOrSaysToReload(t *testing.T) {
 	})
 	t.Run("a client further behind than the limit is told to reload", func(t *testing.T) {
 		c3 := dial(t, inst.url())
-		since := protocol.Position{Epoch: joined.Epoch, Offset: 0}
+		since := wire.Position{Epoch: joined.Epoch, Offset: 0}
 		got := c3.join(group, reader, &since)
 		if got.Recovered == nil || *got.Recovered || *got.Missed != 0 {
 			t.Fatalf("joined = %+v; want not recovered, nothing replayed", got)
 		}
 		live := sender.send(group, "live-2", "live")
-		if f := c3.messages(group, 1)[0]; f.Type != protocol.TypeMessage || f.msg(t).ID != live.ID {
+		if f := c3.messages(group, 1)[0]; f.Type != wire.TypeMessage || f.msg(t).ID != live.ID {
 			t.Fatalf("after an incomplete recovery got %+v, want the next live message", f)
 		}
 	})
 	t.Run("a client from another epoch is told to reload", func(t *testing.T) {
 		c4 := dial(t, inst.url())
-		since := protocol.Position{Epoch: "older", Offset: 4}
+		since := wire.Position{Epoch: "older", Offset: 4}
 		got := c4.join(group, reader, &since)
 		if got.Recovered == nil || *got.Recovered || got.Epoch != joined.Epoch {
 			t.Fatalf("joined = %+v; want not recovered, in the room's epoch", got)
@@ -224,29 +224,29 @@ func TestBadFramesGetTheDocumentedErrorAndTheConnectionLives(t *testing.T) {
 		frame    string
 		wantCode string
 	}{
-		{"text that is not JSON", `not json at all`, protocol.ErrBadFrame},
-		{"a frame of unknown type", `{"type":"shout","ref":"x"}`, protocol.ErrUnknownType},
-		{"a body over 4 KiB", fmt.Sprintf(`{"type":"send","group_id":%q,"client_msg_id":"big","body":%q}`, group, strings.Repeat("a", 5000)), protocol.ErrTooLarge},
-		{"an empty body", fmt.Sprintf(`{"type":"send","group_id":%q,"client_msg_id":"e","body":""}`, group), protocol.ErrBadFrame},
-		{"a send to a room not joined", fmt.Sprintf(`{"type":"send","group_id":%q,"client_msg_id":"n","body":"hi"}`, other), protocol.ErrNotJoined},
-		{"a join with another room's token", fmt.Sprintf(`{"type":"join","group_id":%q,"token":%q}`, other, m.token), protocol.ErrForbidden},
-		{"a join with an access token", fmt.Sprintf(`{"type":"join","group_id":%q,"token":%q}`, group, access), protocol.ErrForbidden},
-		{"a join with a forged token", fmt.Sprintf(`{"type":"join","group_id":%q,"token":%q}`, other, forged), protocol.ErrUnauthorized},
-		{"a join with an expired token", fmt.Sprintf(`{"type":"join","group_id":%q,"token":%q}`, other, expired), protocol.ErrUnauthorized},
-		{"a second join of the same room", fmt.Sprintf(`{"type":"join","group_id":%q,"token":%q}`, group, m.token), protocol.ErrAlreadyJoined},
-		{"typing in a room not joined", fmt.Sprintf(`{"type":"typing","group_id":%q}`, other), protocol.ErrNotJoined},
+		{"text that is not JSON", `not json at all`, wire.CodeBadFrame},
+		{"a frame of unknown type", `{"type":"shout","ref":"x"}`, wire.CodeUnknownType},
+		{"a body over 4 KiB", fmt.Sprintf(`{"type":"send","group_id":%q,"client_msg_id":"big","body":%q}`, group, strings.Repeat("a", 5000)), wire.CodeTooLarge},
+		{"an empty body", fmt.Sprintf(`{"type":"send","group_id":%q,"client_msg_id":"e","body":""}`, group), wire.CodeBadFrame},
+		{"a send to a room not joined", fmt.Sprintf(`{"type":"send","group_id":%q,"client_msg_id":"n","body":"hi"}`, other), wire.CodeNotJoined},
+		{"a join with another room's token", fmt.Sprintf(`{"type":"join","group_id":%q,"token":%q}`, other, m.token), wire.CodeForbidden},
+		{"a join with an access token", fmt.Sprintf(`{"type":"join","group_id":%q,"token":%q}`, group, access), wire.CodeForbidden},
+		{"a join with a forged token", fmt.Sprintf(`{"type":"join","group_id":%q,"token":%q}`, other, forged), wire.CodeUnauthorized},
+		{"a join with an expired token", fmt.Sprintf(`{"type":"join","group_id":%q,"token":%q}`, other, expired), wire.CodeUnauthorized},
+		{"a second join of the same room", fmt.Sprintf(`{"type":"join","group_id":%q,"token":%q}`, group, m.token), wire.CodeAlreadyJoined},
+		{"typing in a room not joined", fmt.Sprintf(`{"type":"typing","group_id":%q}`, other), wire.CodeNotJoined},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c.t = t
 			c.writeText(tt.frame)
-			f := c.next("the error", func(f frame) bool { return f.Type == protocol.TypeError })
+			f := c.next("the error", func(f frame) bool { return f.Type == wire.TypeError })
 			if f.Code != tt.wantCode {
-				t.Fatalf("error code %q (%s), want %q", f.Code, f.Raw, tt.wantCode)
+				t.Fatalf("error code %q (%s), want %q", f.Code, f.Detail, tt.wantCode)
 			}
 			ref := fmt.Sprintf("alive-%d", i)
 			c.write(map[string]string{"type": "ping", "ref": ref})
-			if f := c.reply(ref); f.Type != protocol.TypePong {
+			if f := c.reply(ref); f.Type != wire.TypePong {
 				t.Fatalf("after the error a ping got %+v", f)
 			}
 		})
@@ -265,7 +265,7 @@ func TestBadFramesGetTheDocumentedErrorAndTheConnectionLives(t *testing.T) {
 		}
 		again := dial(t, inst.url())
 		again.write(map[string]string{"type": "ping", "ref": "p"})
-		if f := again.reply("p"); f.Type != protocol.TypePong {
+		if f := again.reply("p"); f.Type != wire.TypePong {
 			t.Fatalf("a new connection got %+v", f)
 		}
 	})
@@ -308,9 +308,9 @@ func TestConnectionAndFrameLimits(t *testing.T) {
 		pongs, limited := 0, 0
 		for i := 0; i < 6; i++ {
 			switch f := c.reply(fmt.Sprint(i)); {
-			case f.Type == protocol.TypePong:
+			case f.Type == wire.TypePong:
 				pongs++
-			case f.Code == protocol.ErrRateLimited:
+			case f.Code == wire.CodeRateLimited:
 				limited++
 			default:
 				t.Fatalf("reply %+v", f)

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,8 +11,9 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/quickchat-go/quickchat/harness/loadgen/internal/fastwire"
 	"github.com/quickchat-go/quickchat/harness/loadgen/internal/stats"
-	"github.com/quickchat-go/quickchat/harness/loadgen/internal/wire"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
 // pendingSend is a message sent and not acknowledged yet; after a reconnect it is sent
@@ -39,7 +39,7 @@ type conn struct {
 	maxAck  uint64
 	pending map[string]pendingSend // by ref
 	// join is the reply channel of the join in flight (nil when none).
-	join     chan wire.Reply
+	join     chan wire.ServerFrame
 	joinRef  string
 	replay   int           // replayed message frames still to come
 	replayed chan struct{} // closed when the replay is complete
@@ -64,7 +64,7 @@ func (c *conn) dialJoin(ctx context.Context, since bool) (recovered bool, err er
 	c.mu.Lock()
 	c.ws, c.dropping, c.ready = ws, false, false
 	ref := "j" + strconv.Itoa(c.idx)
-	c.join, c.joinRef = make(chan wire.Reply, 1), ref
+	c.join, c.joinRef = make(chan wire.ServerFrame, 1), ref
 	c.replayed = make(chan struct{})
 	var pos *wire.Position
 	if since {
@@ -74,18 +74,18 @@ func (c *conn) dialJoin(ctx context.Context, since bool) (recovered bool, err er
 	c.mu.Unlock()
 	go c.readLoop(ws)
 
-	if err := ws.Write(ctx, websocket.MessageText, wire.AppendJoin(nil, ref, c.spec.Room, c.spec.Token, pos)); err != nil {
+	if err := ws.Write(ctx, websocket.MessageText, fastwire.AppendJoin(nil, ref, c.spec.Room, c.spec.Token, pos)); err != nil {
 		_ = ws.CloseNow()
 		return false, fmt.Errorf("write join: %w", err)
 	}
-	var r wire.Reply
+	var r wire.ServerFrame
 	select {
 	case r = <-join:
 	case <-ctx.Done():
 		_ = ws.CloseNow()
 		return false, fmt.Errorf("wait for joined: %w", ctx.Err())
 	}
-	if r.Type != "joined" {
+	if r.Type != wire.TypeJoined {
 		_ = ws.CloseNow()
 		return false, fmt.Errorf("join refused: %s %s", r.Type, r.Code)
 	}
@@ -129,7 +129,7 @@ func (c *conn) send(ctx context.Context, bodyBytes int) bool {
 	now := time.Now()
 	p := pendingSend{
 		clientMsgID: "w" + strconv.Itoa(c.w.id) + "-" + strconv.Itoa(c.idx) + "-" + strconv.FormatUint(c.nextMsg, 10),
-		body:        wire.AppendBody(nil, now, bodyBytes),
+		body:        fastwire.AppendBody(nil, now, bodyBytes),
 		at:          now,
 	}
 	c.frame = c.write(ctx, ws, p, c.frame)
@@ -146,7 +146,7 @@ func (c *conn) write(ctx context.Context, ws *websocket.Conn, p pendingSend, buf
 	}
 	c.pending[ref] = p
 	c.mu.Unlock()
-	buf = wire.AppendSend(buf[:0], ref, c.spec.Room, p.clientMsgID, p.body)
+	buf = fastwire.AppendSend(buf[:0], ref, c.spec.Room, p.clientMsgID, p.body)
 	// A failed write leaves the message pending: the reconnect sends it again.
 	_ = ws.Write(ctx, websocket.MessageText, buf)
 	c.w.sent.Add(1)
@@ -186,43 +186,39 @@ func readAll(r io.Reader, buf []byte) ([]byte, error) {
 	}
 }
 
-var (
-	typeMessage = []byte("message")
-	// Presence and typing events say nothing the load generator counts.
-	typePresence = []byte("presence_")
-	typeTyping   = []byte("typing")
-)
+// typeClosed is the pseudo frame type a join waiting for its reply gets when the socket
+// ended first.
+const typeClosed = "closed"
 
 func (c *conn) handle(frame []byte) {
-	typ := wire.Type(frame)
-	switch {
-	case bytes.Equal(typ, typeMessage):
+	switch typ := fastwire.Type(frame); string(typ) {
+	case wire.TypeMessage:
 		c.message(frame)
 		return
-	case bytes.HasPrefix(typ, typePresence), bytes.Equal(typ, typeTyping):
-		return
+	case wire.TypePresenceJoin, wire.TypePresenceLeave, wire.TypeTyping:
+		return // say nothing the load generator counts
 	}
-	r, err := wire.ParseReply(frame)
+	r, err := fastwire.ParseFrame(frame)
 	if err != nil {
 		c.w.count(&c.w.errors, "undecodable")
 		return
 	}
 	switch r.Type {
-	case "joined":
+	case wire.TypeJoined:
 		c.joined(r)
-	case "ack":
+	case wire.TypeAck:
 		c.ack(r)
-	case "reset":
+	case wire.TypeReset:
 		c.mu.Lock()
 		c.seq.Reset(r.Epoch, r.Offset)
 		c.mu.Unlock()
-	case "error":
+	case wire.TypeError:
 		c.refused(r)
 	}
 }
 
 func (c *conn) message(frame []byte) {
-	m, err := wire.ParseMessage(frame)
+	m, err := fastwire.ParseMessage(frame)
 	if err != nil {
 		c.w.count(&c.w.errors, "bad_message_frame")
 		return
@@ -247,7 +243,7 @@ func (c *conn) message(frame []byte) {
 	}
 }
 
-func (c *conn) joined(r wire.Reply) {
+func (c *conn) joined(r wire.ServerFrame) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r.Ref != c.joinRef || c.join == nil {
@@ -265,7 +261,7 @@ func (c *conn) joined(r wire.Reply) {
 	c.join = nil
 }
 
-func (c *conn) ack(r wire.Reply) {
+func (c *conn) ack(r wire.ServerFrame) {
 	c.mu.Lock()
 	p, ok := c.pending[r.Ref]
 	delete(c.pending, r.Ref)
@@ -283,7 +279,7 @@ func (c *conn) ack(r wire.Reply) {
 	c.w.ackLatency.Record(c.idx, time.Since(p.at))
 }
 
-func (c *conn) refused(r wire.Reply) {
+func (c *conn) refused(r wire.ServerFrame) {
 	c.mu.Lock()
 	if c.join != nil && r.Ref == c.joinRef {
 		c.join <- r
@@ -311,7 +307,7 @@ func (c *conn) ended(ws *websocket.Conn, err error) {
 	deliberate := c.dropping
 	c.ready = false
 	if c.join != nil {
-		c.join <- wire.Reply{Type: "closed", Code: err.Error()}
+		c.join <- wire.ServerFrame{Head: wire.Head{Type: typeClosed}, Code: err.Error()}
 		c.join = nil
 	}
 	c.mu.Unlock()

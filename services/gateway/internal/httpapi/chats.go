@@ -3,98 +3,57 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
-	"github.com/quickchat-go/quickchat/pkg/store"
+	"github.com/quickchat-go/quickchat/pkg/gatewayapi"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/app"
 )
 
 func (s *Server) registerChatRoutes(r chi.Router) {
 	r.With(s.authenticate).Get("/chats/{id}", s.handleHistory)
 }
 
-type messageJSON struct {
-	ID          uuid.UUID `json:"id"`
-	GroupID     uuid.UUID `json:"group_id"`
-	SenderID    uuid.UUID `json:"sender_id"`
-	SenderName  string    `json:"sender_name"`
-	ClientMsgID string    `json:"client_msg_id"`
-	Body        string    `json:"body"`
-	CreatedAt   time.Time `json:"created_at"`
-}
-
-type historyJSON struct {
-	Messages []messageJSON `json:"messages"`
-	// HasMore says whether older (with before) or newer (with after) messages remain.
-	HasMore bool `json:"has_more"`
-}
-
-const (
-	defaultHistoryLimit = 50
-	maxHistoryLimit     = 100
-)
-
-// handleHistory returns a page of a group's messages in ascending id order. Without a
-// cursor it returns the newest page; ?before=<id> pages back, ?after=<id> pages forward.
+// handleHistory returns a page of a group's messages: ?limit=, and ?before=<id> to page
+// back or ?after=<id> to page forward.
 func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
-	g, _, err := s.visibleGroup(r, accessMember)
+	q, err := historyQuery(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	limit := defaultHistoryLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxHistoryLimit {
-			s.writeError(w, r, apperr.New(apperr.Invalid, "limit must be an integer from 1 to %d", maxHistoryLimit))
-			return
-		}
-		limit = n
-	}
-	before, after := q.Get("before"), q.Get("after")
-	if before != "" && after != "" {
-		s.writeError(w, r, apperr.New(apperr.Invalid, "use either before or after, not both"))
+	msgs, more, err := s.App.History.Page(r.Context(), callerOf(r), chi.URLParam(r, "id"), q)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-	var rows []store.Message
-	if after != "" {
-		id, err := uuid.Parse(after)
+	writeJSON(w, http.StatusOK, gatewayapi.HistoryPage{Messages: listOut(msgs, messageOut), HasMore: more})
+}
+
+// historyQuery reads the query string; app.History checks the values.
+func historyQuery(r *http.Request) (app.HistoryQuery, error) {
+	q := r.URL.Query()
+	out := app.HistoryQuery{Limit: app.DefaultHistoryLimit}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
 		if err != nil {
-			s.writeError(w, r, apperr.New(apperr.Invalid, "after must be a message id"))
-			return
+			return out, apperr.New(apperr.Invalid, "limit must be an integer from 1 to %d", app.MaxHistoryLimit)
 		}
-		rows, err = s.Store.MessagesAfter(r.Context(), g.ID, id, limit+1)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-	} else {
-		cursor := uuid.Max
-		if before != "" {
-			if cursor, err = uuid.Parse(before); err != nil {
-				s.writeError(w, r, apperr.New(apperr.Invalid, "before must be a message id"))
-				return
+		out.Limit = n
+	}
+	for _, c := range []struct {
+		name string
+		dst  *uuid.NullUUID
+	}{{"before", &out.Before}, {"after", &out.After}} {
+		if v := q.Get(c.name); v != "" {
+			id, err := uuid.Parse(v)
+			if err != nil {
+				return out, apperr.New(apperr.Invalid, "%s must be a message id", c.name)
 			}
-		}
-		if rows, err = s.Store.MessagesBefore(r.Context(), g.ID, cursor, limit+1); err != nil {
-			s.writeError(w, r, err)
-			return
+			*c.dst = uuid.NullUUID{UUID: id, Valid: true}
 		}
 	}
-	out := historyJSON{HasMore: len(rows) > limit, Messages: make([]messageJSON, 0, limit)}
-	rows = rows[:min(len(rows), limit)]
-	for _, m := range rows {
-		out.Messages = append(out.Messages, messageJSON(m))
-	}
-	if after == "" {
-		// Fetched newest first; clients always get ascending order.
-		for i, j := 0, len(out.Messages)-1; i < j; i, j = i+1, j-1 {
-			out.Messages[i], out.Messages[j] = out.Messages[j], out.Messages[i]
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/quickchat-go/quickchat/services/gateway/internal/httpapi"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/app"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
 )
 
@@ -31,7 +31,7 @@ var statusOfCode = map[string]int{
 func FuzzJSONBodies(f *testing.F) {
 	// No rate limit may hide the handlers behind 429s.
 	unlimited := ratelimit.Rule{Limit: 1 << 30, Per: time.Minute}
-	e := setup(f, withLimits(httpapi.Limits{PasscodePerIP: unlimited, PasscodePerGroup: unlimited, LoginPerIP: unlimited, LoginPerAccount: unlimited}))
+	e := setup(f, withLimits(app.Limits{PasscodePerIP: unlimited, PasscodePerGroup: unlimited, LoginPerIP: unlimited, LoginPerAccount: unlimited}))
 	owner := e.register(f, "Owner")
 	joined := e.createGroup(f, owner, "Fuzzed")
 	edited := e.createGroup(f, owner, "Edited by the fuzzer")

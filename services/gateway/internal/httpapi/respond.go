@@ -15,19 +15,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
+	"github.com/quickchat-go/quickchat/pkg/gatewayapi"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
 )
-
-// errorBody is the one JSON error shape every route returns:
-// {"error": {"code": "not_found", "message": "group not found"}}.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    apperr.Code `json:"code"`
-	Message string      `json:"message"`
-}
 
 // codeMethodNotAllowed is an HTTP-only code: the route exists but not with that method.
 const codeMethodNotAllowed apperr.Code = "method_not_allowed"
@@ -45,8 +35,8 @@ var statusOf = map[apperr.Code]int{
 	apperr.Internal:      http.StatusInternalServerError,
 }
 
-// writeError maps err to its status and the JSON error shape, logging what clients
-// must not see.
+// writeError maps err to its status and the one JSON error shape (gatewayapi.ErrorBody),
+// logging what clients must not see.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := apperr.CodeOf(err)
 	status, ok := statusOf[code]
@@ -65,7 +55,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ex.RetryAfter.Seconds()))))
 		}
 	}
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: apperr.MessageOf(err)}})
+	writeJSON(w, status, gatewayapi.ErrorBody{Error: gatewayapi.ErrorDetail{Code: string(code), Message: apperr.MessageOf(err)}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
+	"github.com/quickchat-go/quickchat/pkg/gatewayapi"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/session"
 )
 
@@ -23,14 +24,10 @@ func (s *Server) registerSessionRoutes(r chi.Router) {
 	r.Post("/auth/logout", s.handleLogout)
 }
 
-type refreshInput struct {
-	RefreshToken string `json:"refresh_token"`
-}
-
 // refreshTokenOf reads the refresh token from the JSON body or, failing that, the cookie,
 // and reports whether it came from the cookie.
 func refreshTokenOf(r *http.Request) (raw string, fromCookie bool, err error) {
-	var in refreshInput
+	var in gatewayapi.RefreshRequest
 	present, err := decodeOptional(r, &in)
 	if err != nil {
 		return "", false, err
@@ -52,7 +49,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	sess, err := s.Sessions.Refresh(r.Context(), raw)
+	sess, err := s.App.Accounts.Refresh(r.Context(), raw)
 	if err != nil {
 		if fromCookie && apperr.Is(err, apperr.Unauthorized) {
 			s.clearCookie(w, refreshCookie, refreshCookiePath)
@@ -74,7 +71,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.Sessions.Revoke(r.Context(), raw); err != nil {
+	if err := s.App.Accounts.SignOut(r.Context(), raw); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

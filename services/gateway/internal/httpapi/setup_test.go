@@ -18,11 +18,12 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
-	"github.com/quickchat-go/quickchat/pkg/clientip"
 	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
+	"github.com/quickchat-go/quickchat/pkg/clientip"
 	"github.com/quickchat-go/quickchat/pkg/ops"
 	"github.com/quickchat-go/quickchat/pkg/store"
 	"github.com/quickchat-go/quickchat/pkg/token"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/app"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/httpapi"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/oidclogin"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/oidctest"
@@ -48,18 +49,18 @@ type env struct {
 }
 
 type options struct {
-	limits  httpapi.Limits
+	limits  app.Limits
 	trusted []netip.Prefix
 	oidc    bool
 }
 
 // generous limits keep tests that are not about abuse limits from tripping them.
-var generous = httpapi.Limits{
+var generous = app.Limits{
 	PasscodePerIP: ratelimit.Rule{Limit: 10000, Per: time.Minute}, PasscodePerGroup: ratelimit.Rule{Limit: 10000, Per: time.Minute},
 	LoginPerIP: ratelimit.Rule{Limit: 10000, Per: time.Minute}, LoginPerAccount: ratelimit.Rule{Limit: 10000, Per: time.Minute},
 }
 
-func withLimits(l httpapi.Limits) func(*options) { return func(o *options) { o.limits = l } }
+func withLimits(l app.Limits) func(*options) { return func(o *options) { o.limits = l } }
 func withTrustedProxies(p ...string) func(*options) {
 	return func(o *options) { o.trusted = mustPrefixes(p) }
 }
@@ -98,16 +99,19 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 		t.Fatal(err)
 	}
 	e := &env{st: st, key: key, signer: signer}
-	deps := httpapi.Deps{
-		Store: st, Signer: signer,
+	appDeps := app.Deps{
+		Users: st, OIDCLogins: st, Groups: st, Members: st, Messages: st,
 		Sessions: session.New(st, signer, session.Config{AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour}),
-		Limiter:  ratelimit.New(st), Limits: o.limits,
 		// The cheapest argon2id settings: tests check behaviour, not hashing cost.
-		Hasher:   password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}),
+		Hasher:  password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}),
+		Limiter: ratelimit.New(st), Limits: o.limits,
+		Tokens: signer, MemberTokenTTL: 15 * time.Minute,
+	}
+	deps := httpapi.Deps{
+		Signer:   signer,
 		ClientIP: clientip.New(o.trusted),
 		Health:   ops.NewHealth(nil, ops.Check{Name: "postgres", Func: st.Ping}),
-		Log:      zap.NewNop(), AccessTokenTTL: 15 * time.Minute, MemberTokenTTL: 15 * time.Minute,
-		RealtimeURL: "ws://realtime.test/ws", PostLoginURL: "/app", MaxBodyBytes: 4096,
+		Log:      zap.NewNop(), RealtimeURL: "ws://realtime.test/ws", PostLoginURL: "/app", MaxBodyBytes: 4096,
 	}
 	if o.oidc {
 		e.oidc = oidctest.Start(t, "quickchat", "client-secret")
@@ -124,8 +128,9 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deps.OIDC = c
+		appDeps.OIDC = c
 	}
+	deps.App = app.New(appDeps)
 	e.api = httpapi.NewServer(deps)
 	handler = e.api
 	return e
@@ -352,10 +357,10 @@ func (e *env) verify(t testing.TB, raw string) token.Claims {
 	return c
 }
 
-type limitsEdit = httpapi.Limits
+type limitsEdit = app.Limits
 
 // withRules returns base changed by edit.
-func withRules(base httpapi.Limits, edit func(*limitsEdit)) httpapi.Limits {
+func withRules(base app.Limits, edit func(*limitsEdit)) app.Limits {
 	edit(&base)
 	return base
 }

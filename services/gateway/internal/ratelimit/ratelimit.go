@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
-	"github.com/quickchat-go/quickchat/pkg/store"
 )
 
 // Rule allows Limit events per Per, in bursts of up to Limit. The zero Rule allows
@@ -55,12 +54,13 @@ func (r *Rule) Decode(s string) error {
 	return nil
 }
 
-// Store keeps the shared counters; *store.Store implements it in PostgreSQL.
+// Store keeps the shared counters, so every replica enforces one budget. TakeRateToken
+// counts one event for key if at most burst/interval events are in flight, each draining
+// after interval (the generic cell rate algorithm); it returns 0 when the event is admitted
+// and otherwise how long until one would be. pkg/store implements it in PostgreSQL.
 type Store interface {
 	TakeRateToken(ctx context.Context, key string, now time.Time, interval, burst time.Duration) (time.Duration, error)
 }
-
-var _ Store = (*store.Store)(nil)
 
 // Limiter checks rules against a Store.
 type Limiter struct {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
+	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/store"
 )
 

@@ -25,8 +25,6 @@ type Store interface {
 	RevokeRefreshTokenFamily(ctx context.Context, family uuid.UUID) error
 }
 
-var _ Store = (*store.Store)(nil)
-
 // Config sets token lifetimes.
 type Config struct {
 	// AccessTTL is the lifetime of access JWTs.

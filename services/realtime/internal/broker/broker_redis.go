@@ -11,6 +11,9 @@ import (
 
 	"github.com/redis/rueidis"
 	"go.uber.org/zap"
+
+	"github.com/quickchat-go/quickchat/pkg/wire"
+	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 )
 
 // RedisBrokerConfig configures a RedisBroker. Every instance of a deployment must use the
@@ -48,6 +51,11 @@ type RedisBroker struct {
 	// start is where each shard's reader begins, set by Pin before Run.
 	start []string
 }
+
+var (
+	_ node.Broker        = (*RedisBroker)(nil)
+	_ node.PresenceStore = (*RedisBroker)(nil)
+)
 
 // NewRedisBroker returns a broker over client.
 func NewRedisBroker(client rueidis.Client, cfg RedisBrokerConfig, log *zap.Logger) (*RedisBroker, error) {
@@ -89,56 +97,30 @@ func (b *RedisBroker) roomKey(room, what string) string {
 	return b.slot(b.shardOf(room)) + ":room:" + room + ":" + what
 }
 
-// DedupKey names one client message: who sent what into which room.
-type DedupKey struct {
-	Room, Sender, ClientMsgID string
-}
-
 // The client message id comes last: it is free text, the others are UUIDs, so the key
 // cannot be ambiguous.
-func (b *RedisBroker) dedupKeys(k DedupKey) (dedup, lease string) {
+func (b *RedisBroker) dedupKeys(k node.DedupKey) (dedup, lease string) {
 	s := b.slot(b.shardOf(k.Room))
 	rest := k.Room + ":" + k.Sender + ":" + k.ClientMsgID
 	return s + ":dedup:" + rest, s + ":lease:" + rest
 }
 
-// ReserveState says what a Reserve found.
-type ReserveState int
-
-const (
-	// Owned: the caller sends the message (first attempt, or takes over a stale one).
-	Owned ReserveState = iota
-	// Pending: another attempt is sending it right now; wait and reserve again.
-	Pending
-	// Done: an earlier attempt published it at Pos; acknowledge again, send nothing.
-	Done
-)
-
-// Reservation is the outcome of Reserve.
-type Reservation struct {
-	State ReserveState
-	// ID is the message id to use: the caller's, or the one an earlier attempt chose.
-	ID string
-	// Pos is the message's position when State is Done.
-	Pos Position
-}
-
 // Reserve claims a client message id for a send with message id id, holding a lease for
 // the given time. If an earlier attempt chose an id, that id is returned so retries never
 // create a second message. owner identifies the attempt for Release.
-func (b *RedisBroker) Reserve(ctx context.Context, k DedupKey, id, owner string, ttl, lease time.Duration) (Reservation, error) {
+func (b *RedisBroker) Reserve(ctx context.Context, k node.DedupKey, id, owner string, ttl, lease time.Duration) (node.Reservation, error) {
 	dedup, leaseKey := b.dedupKeys(k)
 	v, err := reserveScript.Exec(ctx, b.client, []string{dedup, leaseKey},
 		[]string{id, ms(ttl), ms(lease), owner}).ToString()
 	if err != nil {
-		return Reservation{}, fmt.Errorf("broker: reserve client message id: %w", err)
+		return node.Reservation{}, fmt.Errorf("broker: reserve client message id: %w", err)
 	}
 	return parseState(v)
 }
 
 // Release gives up the lease of a failed attempt so the client's retry can take over at
 // once.
-func (b *RedisBroker) Release(ctx context.Context, k DedupKey, owner string) error {
+func (b *RedisBroker) Release(ctx context.Context, k node.DedupKey, owner string) error {
 	_, leaseKey := b.dedupKeys(k)
 	if err := releaseScript.Exec(ctx, b.client, []string{leaseKey}, []string{owner}).Error(); err != nil {
 		return fmt.Errorf("broker: release lease: %w", err)
@@ -149,7 +131,7 @@ func (b *RedisBroker) Release(ctx context.Context, k DedupKey, owner string) err
 // Publish appends the message (id, encoded data) to its room, unless an earlier attempt
 // already did: then nothing is appended, fresh is false and the earlier position is
 // returned.
-func (b *RedisBroker) Publish(ctx context.Context, k DedupKey, id string, data []byte, ttl time.Duration) (pos Position, fresh bool, err error) {
+func (b *RedisBroker) Publish(ctx context.Context, k node.DedupKey, id string, data []byte, ttl time.Duration) (pos wire.Position, fresh bool, err error) {
 	sh := b.shardOf(k.Room)
 	dedup, leaseKey := b.dedupKeys(k)
 	keys := []string{b.streamKey(sh), b.roomKey(k.Room, "hist"), b.roomKey(k.Room, "meta"), dedup, leaseKey}
@@ -157,63 +139,51 @@ func (b *RedisBroker) Publish(ctx context.Context, k DedupKey, id string, data [
 		b.historyTTL, b.metaTTL, ms(ttl), newEpoch()}
 	res, err := publishScript.Exec(ctx, b.client, keys, args).AsStrSlice()
 	if err != nil {
-		return Position{}, false, fmt.Errorf("broker: publish to room %s: %w", k.Room, err)
+		return wire.Position{}, false, fmt.Errorf("broker: publish to room %s: %w", k.Room, err)
 	}
 	if len(res) != 2 {
-		return Position{}, false, fmt.Errorf("broker: publish script returned %d values", len(res))
+		return wire.Position{}, false, fmt.Errorf("broker: publish script returned %d values", len(res))
 	}
 	r, err := parseState(res[1])
 	if err != nil {
-		return Position{}, false, err
+		return wire.Position{}, false, err
 	}
-	if r.State != Done || r.ID != id {
-		return Position{}, false, fmt.Errorf("broker: publish found message %s in state %d, want %s done", r.ID, r.State, id)
+	if r.State != node.Done || r.ID != id {
+		return wire.Position{}, false, fmt.Errorf("broker: publish found message %s in state %d, want %s done", r.ID, r.State, id)
 	}
 	return r.Pos, res[0] == "1", nil
 }
 
-func parseState(v string) (Reservation, error) {
+func parseState(v string) (node.Reservation, error) {
 	if len(v) < 3 || v[1] != ':' {
-		return Reservation{}, fmt.Errorf("broker: malformed dedup state %q", v)
+		return node.Reservation{}, fmt.Errorf("broker: malformed dedup state %q", v)
 	}
 	rest := v[2:]
 	switch v[0] {
 	case 'o':
-		return Reservation{State: Owned, ID: rest}, nil
+		return node.Reservation{State: node.Owned, ID: rest}, nil
 	case 'w':
-		return Reservation{State: Pending, ID: rest}, nil
+		return node.Reservation{State: node.Pending, ID: rest}, nil
 	case 'd':
 		// d:<id>:<epoch>:<offset>; ids and epochs contain no ':'.
 		parts := strings.Split(rest, ":")
 		if len(parts) != 3 {
-			return Reservation{}, fmt.Errorf("broker: malformed dedup state %q", v)
+			return node.Reservation{}, fmt.Errorf("broker: malformed dedup state %q", v)
 		}
 		off, err := strconv.ParseUint(parts[2], 10, 64)
 		if err != nil {
-			return Reservation{}, fmt.Errorf("broker: malformed offset in dedup state %q", v)
+			return node.Reservation{}, fmt.Errorf("broker: malformed offset in dedup state %q", v)
 		}
-		return Reservation{State: Done, ID: parts[0], Pos: Position{Epoch: parts[1], Offset: off}}, nil
+		return node.Reservation{State: node.Done, ID: parts[0], Pos: wire.Position{Epoch: parts[1], Offset: off}}, nil
 	}
-	return Reservation{}, fmt.Errorf("broker: unknown dedup state %q", v)
-}
-
-// Recovery is what Recover found.
-type Recovery struct {
-	// Top is the room's current position: the last message published (offset 0 when none
-	// has been in this epoch).
-	Top Position
-	// Entries are the messages after the since position up to Top, in order, when
-	// Complete; otherwise empty.
-	Entries []Entry
-	// Complete is true when Entries are exactly the messages after since.
-	Complete bool
+	return node.Reservation{}, fmt.Errorf("broker: unknown dedup state %q", v)
 }
 
 // Recover returns the room's current position and, when since is not nil, the messages
 // after it. Recovery is complete only if since is in the room's current epoch, at most
 // limit messages behind and still in history. A room without an epoch gets one, so every
 // position handed to a client can be checked later.
-func (b *RedisBroker) Recover(ctx context.Context, room string, since *Position, limit int) (Recovery, error) {
+func (b *RedisBroker) Recover(ctx context.Context, room string, since *wire.Position, limit int) (node.Recovery, error) {
 	keys := []string{b.roomKey(room, "meta"), b.roomKey(room, "hist")}
 	sinceEpoch, sinceOffset := "", "0"
 	if since != nil {
@@ -222,19 +192,19 @@ func (b *RedisBroker) Recover(ctx context.Context, room string, since *Position,
 	res, err := recoverScript.Exec(ctx, b.client, keys,
 		[]string{newEpoch(), b.metaTTL, sinceEpoch, sinceOffset, strconv.Itoa(limit)}).ToArray()
 	if err != nil {
-		return Recovery{}, fmt.Errorf("broker: recover room %s: %w", room, err)
+		return node.Recovery{}, fmt.Errorf("broker: recover room %s: %w", room, err)
 	}
 	if len(res) != 3 {
-		return Recovery{}, fmt.Errorf("broker: recover script returned %d values", len(res))
+		return node.Recovery{}, fmt.Errorf("broker: recover script returned %d values", len(res))
 	}
 	epoch, err1 := res[0].ToString()
 	topStr, err2 := res[1].ToString()
 	hist, err3 := res[2].AsXRangeSlices()
 	top, err4 := strconv.ParseUint(topStr, 10, 64)
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
-		return Recovery{}, fmt.Errorf("broker: recover room %s: malformed reply: %w", room, err)
+		return node.Recovery{}, fmt.Errorf("broker: recover room %s: malformed reply: %w", room, err)
 	}
-	rec := Recovery{Top: Position{Epoch: epoch, Offset: top}}
+	rec := node.Recovery{Top: wire.Position{Epoch: epoch, Offset: top}}
 	if since == nil {
 		return rec, nil
 	}
@@ -245,19 +215,19 @@ func (b *RedisBroker) Recover(ctx context.Context, room string, since *Position,
 		rec.Complete = true
 		return rec, nil
 	}
-	rec.Entries = make([]Entry, 0, len(hist))
+	rec.Entries = make([]node.Entry, 0, len(hist))
 	next := since.Offset + 1
 	for _, h := range hist {
 		off, ok := historyOffset(h.ID)
 		if !ok || off != next {
 			// Trimmed or damaged history: what is there may not be all there was.
-			return Recovery{Top: rec.Top}, nil
+			return node.Recovery{Top: rec.Top}, nil
 		}
-		rec.Entries = append(rec.Entries, Entry{Kind: KindMessage, Room: room, Pos: Position{Epoch: epoch, Offset: off}, Data: field(h.FieldValues, "d")})
+		rec.Entries = append(rec.Entries, node.Entry{Kind: node.KindMessage, Room: room, Pos: wire.Position{Epoch: epoch, Offset: off}, Data: field(h.FieldValues, "d")})
 		next++
 	}
 	if next != top+1 {
-		return Recovery{Top: rec.Top}, nil
+		return node.Recovery{Top: rec.Top}, nil
 	}
 	rec.Complete = true
 	return rec, nil
@@ -283,7 +253,7 @@ func field(fvs []rueidis.XRangeFieldValue, name string) []byte {
 }
 
 // PublishEvent appends an event without a position (typing) to the room's shard stream.
-func (b *RedisBroker) PublishEvent(ctx context.Context, room string, kind Kind, data []byte) error {
+func (b *RedisBroker) PublishEvent(ctx context.Context, room string, kind node.Kind, data []byte) error {
 	cmd := b.client.B().Xadd().Key(b.streamKey(b.shardOf(room))).Maxlen().Almost().Threshold(b.streamMaxLen).
 		Id("*").FieldValue().FieldValue("k", string(kind)).FieldValue("r", room).FieldValue("d", rueidis.BinaryString(data)).Build()
 	if err := b.client.Do(ctx, cmd).Error(); err != nil {

@@ -20,36 +20,8 @@
 // (restart without persistence, eviction), the next publish or join creates a new epoch,
 // and positions of the old epoch are reported as not recoverable, never silently skipped.
 // Redis Pub/Sub is not used.
+//
+// The broker speaks the core's words: it implements node.Broker and node.PresenceStore
+// with node's entries, dedup keys and recoveries, and hands what it reads to a
+// node.Dispatcher. The Lua scripts are in lua/, embedded at build time.
 package broker
-
-// Dispatcher receives every entry read from the shard streams, in stream order per shard
-// (so in offset order per room), from one goroutine per shard.
-type Dispatcher interface {
-	Dispatch(e Entry)
-}
-
-// Kind says what an entry carries.
-type Kind byte
-
-// Entry kinds. The byte values are what the stream stores.
-const (
-	KindMessage       Kind = 'm' // a chat message (event.Message protobuf); has a position
-	KindPresenceJoin  Kind = 'j' // a client joined the room (encoded protocol.Client)
-	KindPresenceLeave Kind = 'l' // a client left or expired (encoded protocol.Client)
-	KindTyping        Kind = 't' // a client is typing (encoded protocol.Client)
-)
-
-// Position is a place in a room's message sequence.
-type Position struct {
-	Epoch  string
-	Offset uint64
-}
-
-// Entry is one item read from a shard stream or a room's history.
-type Entry struct {
-	Kind Kind
-	Room string
-	// Pos is set for messages.
-	Pos  Position
-	Data []byte
-}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 )
 
 // Presence lives in two keys per room in the room's slot: a sorted set of client ids
@@ -15,75 +17,6 @@ import (
 // instance that dies stops refreshing, its entries expire, and whichever instance sweeps
 // the room first removes them and publishes the leave events (ZREM makes that exactly
 // one). Scripts read the clock with TIME so instance clocks need not agree.
-
-const presenceNow = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-`
-
-// presenceAddScript: KEYS: set, info, shard stream. ARGV: client id, client, ttl ms, room,
-// stream max len.
-var presenceAddScript = rueidis.NewLuaScriptRetryable(presenceNow + `
-local ttl = tonumber(ARGV[3])
-local added = redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ttl * 3)
-redis.call('PEXPIRE', KEYS[2], ttl * 3)
-if added == 1 then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'k', 'j', 'r', ARGV[4], 'd', ARGV[2])
-end
-return added
-`)
-
-// presenceRemoveScript: KEYS: set, info, shard stream. ARGV: client id, room, stream max len.
-var presenceRemoveScript = rueidis.NewLuaScriptRetryable(`
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
-  return 0
-end
-local info = redis.call('HGET', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-if info then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'k', 'l', 'r', ARGV[2], 'd', info)
-end
-return 1
-`)
-
-// presenceRefreshScript extends this instance's entries (re-adding any that a sweep
-// removed while we were slow, with a join event) and sweeps expired ones.
-// KEYS: set, info, shard stream. ARGV: ttl ms, room, stream max len, then pairs of
-// client id and client.
-var presenceRefreshScript = rueidis.NewLuaScriptRetryable(presenceNow + `
-local ttl = tonumber(ARGV[1])
-for i = 4, #ARGV, 2 do
-  if redis.call('ZADD', KEYS[1], now + ttl, ARGV[i]) == 1 then
-    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'k', 'j', 'r', ARGV[2], 'd', ARGV[i + 1])
-  end
-end
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
-for _, id in ipairs(expired) do
-  redis.call('ZREM', KEYS[1], id)
-  local info = redis.call('HGET', KEYS[2], id)
-  redis.call('HDEL', KEYS[2], id)
-  if info then
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'k', 'l', 'r', ARGV[2], 'd', info)
-  end
-end
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('PEXPIRE', KEYS[1], ttl * 3)
-  redis.call('PEXPIRE', KEYS[2], ttl * 3)
-end
-return #expired
-`)
-
-// presenceListScript: KEYS: set, info. ARGV: limit.
-var presenceListScript = rueidis.NewLuaScriptRetryable(presenceNow + `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'LIMIT', 0, tonumber(ARGV[1]))
-if #ids == 0 then
-  return {}
-end
-return redis.call('HMGET', KEYS[2], unpack(ids))
-`)
 
 func (b *RedisBroker) presenceKeys(room string) []string {
 	return []string{b.roomKey(room, "presence"), b.roomKey(room, "presence:info"), b.streamKey(b.shardOf(room))}
@@ -110,15 +43,9 @@ func (b *RedisBroker) RemovePresence(ctx context.Context, room, clientID string)
 	return nil
 }
 
-// PresenceClient is one of this instance's clients in a room.
-type PresenceClient struct {
-	ID   string
-	Data []byte
-}
-
 // RefreshPresence extends the entries of this instance's clients, per room, by ttl and
 // sweeps the expired entries of those rooms. Rooms are handled in one pipeline.
-func (b *RedisBroker) RefreshPresence(ctx context.Context, rooms map[string][]PresenceClient, ttl time.Duration) error {
+func (b *RedisBroker) RefreshPresence(ctx context.Context, rooms map[string][]node.PresenceClient, ttl time.Duration) error {
 	if len(rooms) == 0 {
 		return nil
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/redis/rueidis"
 	"go.uber.org/zap"
+
+	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 )
 
 // retryDelay is how long a shard reader waits after a failed read.
@@ -32,7 +34,7 @@ func (b *RedisBroker) Pin(ctx context.Context) error {
 // Run reads every shard stream from where Pin found its end (or, without Pin, from its end
 // when each reader starts) until ctx ends, and hands each entry to d, in stream order per
 // shard. It returns when every reader has stopped.
-func (b *RedisBroker) Run(ctx context.Context, d Dispatcher) error {
+func (b *RedisBroker) Run(ctx context.Context, d node.Dispatcher) error {
 	done := make(chan struct{}, b.cfg.Shards)
 	for i := 0; i < b.cfg.Shards; i++ {
 		last := ""
@@ -52,7 +54,7 @@ func (b *RedisBroker) Run(ctx context.Context, d Dispatcher) error {
 
 // readShard reads one shard after last, the id of the last entry handed on ("" until
 // pinned).
-func (b *RedisBroker) readShard(ctx context.Context, shard int, last string, d Dispatcher) {
+func (b *RedisBroker) readShard(ctx context.Context, shard int, last string, d node.Dispatcher) {
 	key := b.streamKey(shard)
 	recheck := false // after a failure: was the stream replaced meanwhile?
 	for ctx.Err() == nil {
@@ -110,13 +112,13 @@ func (b *RedisBroker) retry(ctx context.Context, key, what string, err error) {
 	}
 }
 
-func parseStreamEntry(fvs []rueidis.XRangeFieldValue) (Entry, bool) {
-	var e Entry
+func parseStreamEntry(fvs []rueidis.XRangeFieldValue) (node.Entry, bool) {
+	var e node.Entry
 	for _, fv := range fvs {
 		switch fv.Field {
 		case "k":
 			if len(fv.Value) == 1 {
-				e.Kind = Kind(fv.Value[0])
+				e.Kind = node.Kind(fv.Value[0])
 			}
 		case "r":
 			e.Room = fv.Value
@@ -131,9 +133,9 @@ func parseStreamEntry(fvs []rueidis.XRangeFieldValue) (Entry, bool) {
 	switch {
 	case e.Room == "":
 		return e, false
-	case e.Kind == KindMessage:
+	case e.Kind == node.KindMessage:
 		return e, e.Pos.Epoch != "" && e.Pos.Offset > 0
-	case e.Kind == KindPresenceJoin || e.Kind == KindPresenceLeave || e.Kind == KindTyping:
+	case e.Kind == node.KindPresenceJoin || e.Kind == node.KindPresenceLeave || e.Kind == node.KindTyping:
 		return e, true
 	}
 	return e, false

@@ -3,4 +3,11 @@
 // exactly once per client message id), turns what the broker reads into frames encoded
 // once per instance for the local hub, answers recovery, and keeps this instance's
 // presence entries alive.
+//
+// The core owns its vocabulary: it declares the interfaces it consumes (Broker,
+// PresenceStore, Producer) and the one-method Dispatcher through which a broker hands back
+// what it reads, with the Entry, DedupKey, Reservation and Recovery they trade and
+// pkg/wire's Position. The Redis broker and the Kafka producer import these and implement
+// them; node imports neither. The WebSocket transport calls Node, never the hub directly
+// (it only uses the hub's Subscriber and Frame types).
 package node

@@ -10,40 +10,16 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/event"
-	"github.com/quickchat-go/quickchat/services/realtime/internal/broker"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/hub"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/metrics"
-	"github.com/quickchat-go/quickchat/services/realtime/internal/producer"
 )
 
-// Producer makes a record durable.
+// Producer makes a record durable before anyone sees it.
 type Producer interface {
+	// Produce writes value keyed by key and returns once it is durable.
 	Produce(ctx context.Context, key string, value []byte) error
 }
-
-// Broker publishes messages to rooms across instances and reads back their history.
-type Broker interface {
-	Reserve(ctx context.Context, k broker.DedupKey, id, owner string, ttl, lease time.Duration) (broker.Reservation, error)
-	Release(ctx context.Context, k broker.DedupKey, owner string) error
-	Publish(ctx context.Context, k broker.DedupKey, id string, data []byte, ttl time.Duration) (broker.Position, bool, error)
-	Recover(ctx context.Context, room string, since *broker.Position, limit int) (broker.Recovery, error)
-	PublishEvent(ctx context.Context, room string, kind broker.Kind, data []byte) error
-}
-
-// PresenceStore keeps who is in which room across instances.
-type PresenceStore interface {
-	AddPresence(ctx context.Context, room, clientID string, client []byte, ttl time.Duration) error
-	RemovePresence(ctx context.Context, room, clientID string) error
-	RefreshPresence(ctx context.Context, rooms map[string][]broker.PresenceClient, ttl time.Duration) error
-	Presence(ctx context.Context, room string, limit int) ([][]byte, error)
-}
-
-var (
-	_ Producer          = (*producer.KafkaProducer)(nil)
-	_ Broker            = (*broker.RedisBroker)(nil)
-	_ PresenceStore     = (*broker.RedisBroker)(nil)
-	_ broker.Dispatcher = (*Node)(nil)
-)
 
 // Config tunes a Node.
 type Config struct {
@@ -84,8 +60,13 @@ func New(h *hub.Hub, b Broker, ps PresenceStore, p Producer, cfg Config, m *metr
 		local: localPresence{rooms: make(map[string]map[string][]byte)}}
 }
 
-// Hub returns the local registry.
-func (n *Node) Hub() *hub.Hub { return n.hub }
+// Subscribe adds s to the room on this instance, so it gets the room's frames. It reports
+// whether s was not subscribed before.
+func (n *Node) Subscribe(room string, s hub.Subscriber) bool { return n.hub.Subscribe(room, s) }
+
+// Unsubscribe removes s from the room on this instance. It reports whether s was
+// subscribed.
+func (n *Node) Unsubscribe(room string, s hub.Subscriber) bool { return n.hub.Unsubscribe(room, s) }
 
 // Sender identifies who sends, from a verified member token.
 type Sender struct {
@@ -97,7 +78,7 @@ type Sender struct {
 // Accepted describes an accepted message.
 type Accepted struct {
 	ID  string
-	Pos broker.Position
+	Pos wire.Position
 	// Duplicate is true when an earlier attempt with the same client message id had
 	// already published the message; nothing new was sent.
 	Duplicate bool
@@ -118,13 +99,13 @@ func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Ac
 		return Accepted{}, err
 	}
 	owner := newID.String()
-	k := broker.DedupKey{Room: s.GroupID, Sender: s.MemberID, ClientMsgID: clientMsgID}
+	k := DedupKey{Room: s.GroupID, Sender: s.MemberID, ClientMsgID: clientMsgID}
 	res, err := n.reserve(ctx, k, owner)
 	if err != nil {
 		n.metrics.Sends.WithLabelValues("failed").Inc()
 		return Accepted{}, errors.Join(ErrUnavailable, err)
 	}
-	if res.State == broker.Done {
+	if res.State == Done {
 		n.metrics.Sends.WithLabelValues("duplicate").Inc()
 		return Accepted{ID: res.ID, Pos: res.Pos, Duplicate: true}, nil
 	}
@@ -167,18 +148,18 @@ func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Ac
 }
 
 // reserve claims the client message id, waiting while another attempt holds it.
-func (n *Node) reserve(ctx context.Context, k broker.DedupKey, owner string) (broker.Reservation, error) {
+func (n *Node) reserve(ctx context.Context, k DedupKey, owner string) (Reservation, error) {
 	wait := 5 * time.Millisecond
 	for {
 		res, err := n.broker.Reserve(ctx, k, owner, owner, n.cfg.DedupTTL, n.cfg.SendTimeout)
-		if err != nil || res.State != broker.Pending {
+		if err != nil || res.State != Pending {
 			return res, err
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return broker.Reservation{}, fmt.Errorf("node: wait for the earlier attempt of %s: %w", k.ClientMsgID, ctx.Err())
+			return Reservation{}, fmt.Errorf("node: wait for the earlier attempt of %s: %w", k.ClientMsgID, ctx.Err())
 		case <-t.C:
 		}
 		wait = min(2*wait, 200*time.Millisecond)
@@ -187,7 +168,7 @@ func (n *Node) reserve(ctx context.Context, k broker.DedupKey, owner string) (br
 
 // release gives up the lease of a failed attempt; it must work even when the send's own
 // context has run out.
-func (n *Node) release(k broker.DedupKey, owner string) {
+func (n *Node) release(k DedupKey, owner string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := n.broker.Release(ctx, k, owner); err != nil {

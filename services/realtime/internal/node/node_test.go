@@ -1,9 +1,10 @@
-package node
+package node_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,81 +12,12 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/event"
-	"github.com/quickchat-go/quickchat/services/realtime/internal/broker"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/hub"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/metrics"
-	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
+	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
+	"github.com/quickchat-go/quickchat/services/realtime/internal/node/nodetest"
 )
-
-// fakeBroker keeps dedup state and room history in memory, with the semantics of the Redis
-// scripts that matter to the node. The Redis broker itself is tested against Redis.
-type fakeBroker struct {
-	mu        sync.Mutex
-	state     map[broker.DedupKey]broker.Reservation
-	leased    map[broker.DedupKey]string
-	history   map[string][]broker.Entry
-	published int
-}
-
-func newFakeBroker() *fakeBroker {
-	return &fakeBroker{state: map[broker.DedupKey]broker.Reservation{}, leased: map[broker.DedupKey]string{}, history: map[string][]broker.Entry{}}
-}
-
-func (b *fakeBroker) Reserve(_ context.Context, k broker.DedupKey, id, owner string, _, _ time.Duration) (broker.Reservation, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	r, ok := b.state[k]
-	if !ok {
-		b.state[k] = broker.Reservation{State: broker.Pending, ID: id}
-		b.leased[k] = owner
-		return broker.Reservation{State: broker.Owned, ID: id}, nil
-	}
-	if r.State == broker.Done {
-		return r, nil
-	}
-	if b.leased[k] == "" {
-		b.leased[k] = owner
-		return broker.Reservation{State: broker.Owned, ID: r.ID}, nil
-	}
-	return broker.Reservation{State: broker.Pending, ID: r.ID}, nil
-}
-
-func (b *fakeBroker) Release(_ context.Context, k broker.DedupKey, owner string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.leased[k] == owner {
-		delete(b.leased, k)
-	}
-	return nil
-}
-
-func (b *fakeBroker) Publish(_ context.Context, k broker.DedupKey, id string, data []byte, _ time.Duration) (broker.Position, bool, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if r := b.state[k]; r.State == broker.Done {
-		return r.Pos, false, nil
-	}
-	pos := broker.Position{Epoch: "e", Offset: uint64(len(b.history[k.Room]) + 1)}
-	b.history[k.Room] = append(b.history[k.Room], broker.Entry{Kind: broker.KindMessage, Room: k.Room, Pos: pos, Data: data})
-	b.state[k] = broker.Reservation{State: broker.Done, ID: id, Pos: pos}
-	delete(b.leased, k)
-	b.published++
-	return pos, true, nil
-}
-
-func (b *fakeBroker) Recover(_ context.Context, room string, since *broker.Position, limit int) (broker.Recovery, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	h := b.history[room]
-	rec := broker.Recovery{Top: broker.Position{Epoch: "e", Offset: uint64(len(h))}}
-	if since != nil && since.Epoch == "e" && since.Offset <= uint64(len(h)) && len(h)-int(since.Offset) <= limit {
-		rec.Entries = append([]broker.Entry(nil), h[since.Offset:]...)
-		rec.Complete = true
-	}
-	return rec, nil
-}
-
-func (b *fakeBroker) PublishEvent(context.Context, string, broker.Kind, []byte) error { return nil }
 
 type fakeProducer struct {
 	mu      sync.Mutex
@@ -111,17 +43,36 @@ func (p *fakeProducer) Produce(_ context.Context, key string, value []byte) erro
 }
 
 type bundle struct {
-	node     *Node
-	broker   *fakeBroker
+	node     *node.Node
+	broker   *nodetest.MemoryBroker
 	producer *fakeProducer
 }
 
-func setup(tb testing.TB) bundle {
+// setup returns a node over an in-memory broker; mutate, if not nil, changes its config.
+func setup(tb testing.TB, mutate func(*node.Config)) bundle {
 	tb.Helper()
-	b, p := newFakeBroker(), &fakeProducer{}
-	n := New(hub.New(), b, nil, p, Config{DedupTTL: time.Hour, SendTimeout: 5 * time.Second, RecoverLimit: 100, TypingTTL: time.Second},
-		metrics.Discard(), zap.NewNop())
+	b, p := nodetest.NewMemoryBroker(), &fakeProducer{}
+	cfg := node.Config{DedupTTL: time.Hour, SendTimeout: 5 * time.Second, RecoverLimit: 100, TypingTTL: time.Second}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	n := node.New(hub.New(), b, nil, p, cfg, metrics.Discard(), zap.NewNop())
 	return bundle{node: n, broker: b, producer: p}
+}
+
+// history returns the room's messages as the broker keeps them.
+func (b bundle) history(tb testing.TB, room string) []node.Entry {
+	tb.Helper()
+	ctx := context.Background()
+	top, err := b.broker.Recover(ctx, room, nil, 1000)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	all, err := b.broker.Recover(ctx, room, &wire.Position{Epoch: top.Top.Epoch}, 1000)
+	if err != nil || !all.Complete {
+		tb.Fatalf("history of %s: %+v, %v", room, all, err)
+	}
+	return all.Entries
 }
 
 const (
@@ -129,10 +80,10 @@ const (
 	member = "6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f"
 )
 
-var sender = Sender{MemberID: member, Name: "Ada", GroupID: room}
+var sender = node.Sender{MemberID: member, Name: "Ada", GroupID: room}
 
 func TestSendIsAcceptedOncePerClientMessageID(t *testing.T) {
-	b := setup(t)
+	b := setup(t, nil)
 	ctx := context.Background()
 	first, err := b.node.Send(ctx, sender, "c1", "hello")
 	if err != nil {
@@ -148,8 +99,8 @@ func TestSendIsAcceptedOncePerClientMessageID(t *testing.T) {
 	if again.ID != first.ID || again.Pos != first.Pos || !again.Duplicate {
 		t.Fatalf("resend = %+v, want the first message %+v marked duplicate", again, first)
 	}
-	if len(b.producer.ids) != 1 || b.broker.published != 1 {
-		t.Fatalf("produced %d records and published %d times, want 1 and 1", len(b.producer.ids), b.broker.published)
+	if published := len(b.history(t, room)); len(b.producer.ids) != 1 || published != 1 {
+		t.Fatalf("produced %d records and published %d messages, want 1 and 1", len(b.producer.ids), published)
 	}
 	other, err := b.node.Send(ctx, sender, "c2", "hello")
 	if err != nil || other.ID == first.ID || other.Pos.Offset != 2 {
@@ -158,10 +109,10 @@ func TestSendIsAcceptedOncePerClientMessageID(t *testing.T) {
 }
 
 func TestFailedSendCanBeRetriedWithTheSameID(t *testing.T) {
-	b := setup(t)
+	b := setup(t, nil)
 	ctx := context.Background()
 	b.producer.failing = true
-	if _, err := b.node.Send(ctx, sender, "c1", "hello"); !errors.Is(err, ErrUnavailable) {
+	if _, err := b.node.Send(ctx, sender, "c1", "hello"); !errors.Is(err, node.ErrUnavailable) {
 		t.Fatalf("send with Kafka down: err = %v, want ErrUnavailable", err)
 	}
 	b.producer.failing = false
@@ -172,8 +123,8 @@ func TestFailedSendCanBeRetriedWithTheSameID(t *testing.T) {
 	if len(b.producer.ids) != 2 || b.producer.ids[0] != b.producer.ids[1] || acc.ID != b.producer.ids[0] {
 		t.Fatalf("records %v, ack id %s: a retry must reuse the first attempt's message id", b.producer.ids, acc.ID)
 	}
-	if b.broker.published != 1 {
-		t.Fatalf("published %d times, want 1", b.broker.published)
+	if published := len(b.history(t, room)); published != 1 {
+		t.Fatalf("published %d messages, want 1", published)
 	}
 }
 
@@ -182,7 +133,7 @@ type recorder struct{ frames []*hub.Frame }
 func (r *recorder) Deliver(f *hub.Frame) { r.frames = append(r.frames, f) }
 
 func TestDispatchFillsGapsFromHistoryInOrder(t *testing.T) {
-	b := setup(t)
+	b := setup(t, nil)
 	ctx := context.Background()
 	for _, c := range []string{"c1", "c2", "c3", "c4"} {
 		if _, err := b.node.Send(ctx, sender, c, "body "+c); err != nil {
@@ -190,21 +141,18 @@ func TestDispatchFillsGapsFromHistoryInOrder(t *testing.T) {
 		}
 	}
 	rec := &recorder{}
-	b.node.Hub().Subscribe(room, rec)
-	h := b.broker.history[room]
+	b.node.Subscribe(room, rec)
+	h := b.history(t, room)
 	b.node.Dispatch(h[0])
 	b.node.Dispatch(h[3]) // 2 and 3 never arrived from the stream
 	b.node.Dispatch(h[2]) // late duplicate
 	var got []uint64
 	for _, f := range rec.frames {
-		var m struct {
-			Offset  uint64
-			Message protocol.Message
-		}
+		var m wire.ServerFrame
 		if err := json.Unmarshal(f.Data, &m); err != nil {
 			t.Fatal(err)
 		}
-		if m.Offset != f.Offset || m.Message.Body == "" {
+		if m.Type != wire.TypeMessage || m.Offset != f.Offset || m.Message == nil || m.Message.Body == "" {
 			t.Fatalf("frame %s does not match its position %d", f.Data, f.Offset)
 		}
 		got = append(got, f.Offset)
@@ -214,24 +162,55 @@ func TestDispatchFillsGapsFromHistoryInOrder(t *testing.T) {
 	}
 }
 
+func TestMessageFramesCarryTheAcceptanceTimeInRFC3339(t *testing.T) {
+	b := setup(t, nil)
+	before := time.Now().Add(-time.Millisecond)
+	acc, err := b.node.Send(context.Background(), sender, "c1", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	b.node.Subscribe(room, rec)
+	b.node.Dispatch(b.history(t, room)[0])
+	if len(rec.frames) != 1 {
+		t.Fatalf("got %d frames, want 1", len(rec.frames))
+	}
+	var raw struct {
+		Message struct {
+			ID        string `json:"id"`
+			CreatedAt string `json:"created_at"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(rec.frames[0].Data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	at, err := time.Parse(time.RFC3339, raw.Message.CreatedAt)
+	if err != nil || raw.Message.ID != acc.ID || len(raw.Message.CreatedAt) != len("2026-11-27T16:12:03.123Z") ||
+		!strings.HasSuffix(raw.Message.CreatedAt, "Z") || at.Before(before) || at.After(time.Now()) {
+		t.Fatalf("created_at %q (%v) of message %s; want the acceptance time of %s as RFC 3339 UTC with milliseconds",
+			raw.Message.CreatedAt, err, raw.Message.ID, acc.ID)
+	}
+}
+
 func TestRecoverReportsWhetherItIsComplete(t *testing.T) {
-	b := setup(t)
+	b := setup(t, nil)
 	ctx := context.Background()
 	for _, c := range []string{"c1", "c2", "c3"} {
 		if _, err := b.node.Send(ctx, sender, c, "x"); err != nil {
 			t.Fatal(err)
 		}
 	}
+	epoch := b.history(t, room)[0].Pos.Epoch
 	tests := []struct {
 		name         string
-		since        *protocol.Position
+		since        *wire.Position
 		wantComplete bool
 		wantFrames   int
 	}{
 		{"no position asked means nothing replayed", nil, false, 0},
-		{"a position in the window replays the rest", &protocol.Position{Epoch: "e", Offset: 1}, true, 2},
-		{"the current position is complete with nothing to replay", &protocol.Position{Epoch: "e", Offset: 3}, true, 0},
-		{"another epoch cannot be recovered", &protocol.Position{Epoch: "old", Offset: 1}, false, 0},
+		{"a position in the window replays the rest", &wire.Position{Epoch: epoch, Offset: 1}, true, 2},
+		{"the current position is complete with nothing to replay", &wire.Position{Epoch: epoch, Offset: 3}, true, 0},
+		{"another epoch cannot be recovered", &wire.Position{Epoch: "old", Offset: 1}, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -259,14 +238,13 @@ func TestPresenceEventsReachOnlyRoomsUpToTheLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := setup(t)
-			b.node.cfg.PresenceEventsMaxRoom = tt.limit
+			b := setup(t, func(c *node.Config) { c.PresenceEventsMaxRoom = tt.limit })
 			recs := make([]*recorder, tt.members)
 			for i := range recs {
 				recs[i] = &recorder{}
-				b.node.Hub().Subscribe(room, recs[i])
+				b.node.Subscribe(room, recs[i])
 			}
-			b.node.Dispatch(broker.Entry{Kind: broker.KindPresenceJoin, Room: room, Data: []byte(`{"client_id":"c"}`)})
+			b.node.Dispatch(node.Entry{Kind: node.KindPresenceJoin, Room: room, Data: []byte(`{"client_id":"c"}`)})
 			for i, r := range recs {
 				if len(r.frames) != tt.want {
 					t.Fatalf("member %d got %d frames, want %d", i, len(r.frames), tt.want)

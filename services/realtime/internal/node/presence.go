@@ -8,9 +8,29 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/quickchat-go/quickchat/services/realtime/internal/broker"
 )
+
+// PresenceStore keeps who is in which room across instances. Adding and removing a client
+// publishes its presence_join and presence_leave entries to the room.
+type PresenceStore interface {
+	// AddPresence records that a client (client is its encoded wire.Client) is in the
+	// room until ttl from now.
+	AddPresence(ctx context.Context, room, clientID string, client []byte, ttl time.Duration) error
+	// RemovePresence removes a client from the room.
+	RemovePresence(ctx context.Context, room, clientID string) error
+	// RefreshPresence extends the entries of this instance's clients, per room, by ttl,
+	// and sweeps the expired entries of those rooms.
+	RefreshPresence(ctx context.Context, rooms map[string][]PresenceClient, ttl time.Duration) error
+	// Presence returns the encoded clients in the room, at most limit.
+	Presence(ctx context.Context, room string, limit int) ([][]byte, error)
+}
+
+// PresenceClient is one of this instance's clients in a room.
+type PresenceClient struct {
+	ID string
+	// Data is the encoded wire.Client.
+	Data []byte
+}
 
 // localPresence is this instance's share of presence: which of its clients are in which
 // room, so their entries can be refreshed.
@@ -19,7 +39,7 @@ type localPresence struct {
 	rooms map[string]map[string][]byte // room → client id → encoded client
 }
 
-// Enter records that a client (client is its encoded protocol.Client) is in the room and
+// Enter records that a client (client is its encoded wire.Client) is in the room and
 // announces it to the room.
 func (n *Node) Enter(ctx context.Context, room, clientID string, client []byte) error {
 	n.local.mu.Lock()
@@ -56,7 +76,7 @@ func (n *Node) Presence(ctx context.Context, room string) ([][]byte, error) {
 func (n *Node) Typing(ctx context.Context, room, clientID string, client []byte) error {
 	data := make([]byte, 0, len(clientID)+1+len(client))
 	data = append(append(append(data, clientID...), '\n'), client...)
-	return n.broker.PublishEvent(ctx, room, broker.KindTyping, data)
+	return n.broker.PublishEvent(ctx, room, KindTyping, data)
 }
 
 // splitTyping undoes the encoding of Typing.
@@ -87,11 +107,11 @@ func (n *Node) RunPresence(ctx context.Context) {
 
 func (n *Node) refreshPresence(ctx context.Context) error {
 	n.local.mu.Lock()
-	rooms := make(map[string][]broker.PresenceClient, len(n.local.rooms))
+	rooms := make(map[string][]PresenceClient, len(n.local.rooms))
 	for room, clients := range n.local.rooms {
-		list := make([]broker.PresenceClient, 0, len(clients))
+		list := make([]PresenceClient, 0, len(clients))
 		for id, c := range clients {
-			list = append(list, broker.PresenceClient{ID: id, Data: c})
+			list = append(list, PresenceClient{ID: id, Data: c})
 		}
 		rooms[room] = list
 	}

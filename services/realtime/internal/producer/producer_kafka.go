@@ -10,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/quickchat-go/quickchat/pkg/kafka"
+	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 )
 
 // KafkaProducer produces records with an idempotent, acks=all Sarama producer and lets each
@@ -19,6 +20,8 @@ type KafkaProducer struct {
 	topic string
 	wg    sync.WaitGroup
 }
+
+var _ node.Producer = (*KafkaProducer)(nil)
 
 // NewKafkaProducer connects to brokers and produces to topic.
 func NewKafkaProducer(brokers []string, topic, clientID string) (*KafkaProducer, error) {

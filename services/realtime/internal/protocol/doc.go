@@ -1,4 +1,5 @@
-// Package protocol is the realtime WebSocket protocol: the JSON text frames clients and
-// server exchange, how client frames are decoded and validated, and the error and close
-// codes. docs/protocol.md describes the same protocol for client authors; keep them in step.
+// Package protocol is the realtime service's side of the WebSocket protocol whose frames
+// pkg/wire declares: how client frames are decoded and validated against the server's
+// limits, and how server frames are encoded (once per frame, into the bytes every
+// subscriber gets). docs/protocol.md describes the protocol for client authors.
 package protocol

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
 var testLimits = Limits{MaxBodyBytes: 4096}
@@ -22,27 +24,27 @@ func TestDecode(t *testing.T) {
 		{"a send with body and client id is valid", `{"type":"send","group_id":"g","client_msg_id":"c1","body":"hi"}`, "", ""},
 		{"unknown fields are ignored", `{"type":"ping","future":true}`, "", ""},
 		{"typing and presence need only the room", `{"type":"typing","group_id":"g"}`, "", ""},
-		{"text that is not JSON is a bad frame", `hello`, ErrBadFrame, ""},
-		{"a JSON array is a bad frame", `[1,2]`, ErrBadFrame, ""},
-		{"JSON null has no type", `null`, ErrBadFrame, ""},
-		{"trailing data is a bad frame", `{"type":"ping"} {}`, ErrBadFrame, ""},
-		{"a missing type is a bad frame", `{"ref":"x"}`, ErrBadFrame, "x"},
-		{"an unknown type is reported as such", `{"type":"shout","ref":"r"}`, ErrUnknownType, "r"},
-		{"a type of the wrong JSON kind is a bad frame", `{"type":5}`, ErrBadFrame, ""},
-		{"a long ref is a bad frame and not echoed", `{"type":"ping","ref":"` + strings.Repeat("r", 65) + `"}`, ErrBadFrame, ""},
-		{"a join without token is a bad frame", `{"type":"join","group_id":"g","ref":"j"}`, ErrBadFrame, "j"},
-		{"a join without room is a bad frame", `{"type":"join","token":"t"}`, ErrBadFrame, ""},
-		{"a position without epoch is a bad frame", `{"type":"join","group_id":"g","token":"t","since":{"offset":3}}`, ErrBadFrame, ""},
-		{"a negative offset is a bad frame", `{"type":"join","group_id":"g","token":"t","since":{"epoch":"e","offset":-1}}`, ErrBadFrame, ""},
-		{"a send without client id is a bad frame", `{"type":"send","group_id":"g","body":"x"}`, ErrBadFrame, ""},
-		{"an empty body is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","body":""}`, ErrBadFrame, ""},
-		{"a blank body is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","body":" \n\t"}`, ErrBadFrame, ""},
-		{"a body with NUL is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","body":"a\u0000b"}`, ErrBadFrame, ""},
-		{"a body over the limit is too large", `{"type":"send","group_id":"g","client_msg_id":"c","body":"` + strings.Repeat("a", 4097) + `"}`, ErrTooLarge, ""},
+		{"text that is not JSON is a bad frame", `hello`, wire.CodeBadFrame, ""},
+		{"a JSON array is a bad frame", `[1,2]`, wire.CodeBadFrame, ""},
+		{"JSON null has no type", `null`, wire.CodeBadFrame, ""},
+		{"trailing data is a bad frame", `{"type":"ping"} {}`, wire.CodeBadFrame, ""},
+		{"a missing type is a bad frame", `{"ref":"x"}`, wire.CodeBadFrame, "x"},
+		{"an unknown type is reported as such", `{"type":"shout","ref":"r"}`, wire.CodeUnknownType, "r"},
+		{"a type of the wrong JSON kind is a bad frame", `{"type":5}`, wire.CodeBadFrame, ""},
+		{"a long ref is a bad frame and not echoed", `{"type":"ping","ref":"` + strings.Repeat("r", 65) + `"}`, wire.CodeBadFrame, ""},
+		{"a join without token is a bad frame", `{"type":"join","group_id":"g","ref":"j"}`, wire.CodeBadFrame, "j"},
+		{"a join without room is a bad frame", `{"type":"join","token":"t"}`, wire.CodeBadFrame, ""},
+		{"a position without epoch is a bad frame", `{"type":"join","group_id":"g","token":"t","since":{"offset":3}}`, wire.CodeBadFrame, ""},
+		{"a negative offset is a bad frame", `{"type":"join","group_id":"g","token":"t","since":{"epoch":"e","offset":-1}}`, wire.CodeBadFrame, ""},
+		{"a send without client id is a bad frame", `{"type":"send","group_id":"g","body":"x"}`, wire.CodeBadFrame, ""},
+		{"an empty body is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","body":""}`, wire.CodeBadFrame, ""},
+		{"a blank body is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","body":" \n\t"}`, wire.CodeBadFrame, ""},
+		{"a body with NUL is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","body":"a\u0000b"}`, wire.CodeBadFrame, ""},
+		{"a body over the limit is too large", `{"type":"send","group_id":"g","client_msg_id":"c","body":"` + strings.Repeat("a", 4097) + `"}`, wire.CodeTooLarge, ""},
 		{"a body at the limit is fine", `{"type":"send","group_id":"g","client_msg_id":"c","body":"` + strings.Repeat("a", 4096) + `"}`, "", ""},
-		{"a long client id is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"` + strings.Repeat("c", 129) + `","body":"x"}`, ErrBadFrame, ""},
-		{"a long room id is a bad frame", `{"type":"leave","group_id":"` + strings.Repeat("g", 65) + `"}`, ErrBadFrame, ""},
-		{"invalid UTF-8 is a bad frame", "{\"type\":\"send\",\"group_id\":\"g\",\"client_msg_id\":\"c\",\"body\":\"\xff\"}", ErrBadFrame, ""},
+		{"a long client id is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"` + strings.Repeat("c", 129) + `","body":"x"}`, wire.CodeBadFrame, ""},
+		{"a long room id is a bad frame", `{"type":"leave","group_id":"` + strings.Repeat("g", 65) + `"}`, wire.CodeBadFrame, ""},
+		{"invalid UTF-8 is a bad frame", "{\"type\":\"send\",\"group_id\":\"g\",\"client_msg_id\":\"c\",\"body\":\"\xff\"}", wire.CodeBadFrame, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,34 +55,34 @@ func TestDecode(t *testing.T) {
 			case tt.wantCode != "" && err == nil:
 				t.Fatalf("Decode succeeded, want %s", tt.wantCode)
 			case err != nil && err.Code != tt.wantCode:
-				t.Fatalf("code = %s (%s), want %s", err.Code, err.Message, tt.wantCode)
+				t.Fatalf("code = %s (%s), want %s", err.Code, err.Detail, tt.wantCode)
 			}
 			if f.Ref != tt.wantRef {
 				t.Fatalf("ref = %q, want %q", f.Ref, tt.wantRef)
 			}
-			if err != nil && !utf8.ValidString(err.Message) {
-				t.Fatalf("error message is not UTF-8: %q", err.Message)
+			if err != nil && !utf8.ValidString(err.Detail) {
+				t.Fatalf("error detail is not UTF-8: %q", err.Detail)
 			}
 		})
 	}
 }
 
 func TestServerFramesAreValidJSONWithTheirType(t *testing.T) {
-	pos := Position{Epoch: "e1", Offset: 3}
+	pos := wire.Position{Epoch: "e1", Offset: 3}
 	yes := true
-	client := EncodeClient(Client{ClientID: "c", MemberID: "m", Name: "Ada \"the\" <b>"})
+	client := EncodeClient(wire.Client{ClientID: "c", MemberID: "m", Name: "Ada \"the\" <b>"})
 	frames := map[string][]byte{
-		TypeJoined:        Joined("r", "g", "c", pos, &yes, 2),
-		TypeLeft:          Left("r", "g"),
-		TypeAck:           Ack("r", "g", "id", "cm", pos, true),
-		TypeMessage:       MessageFrame(pos, &Message{ID: "id", GroupID: "g", Body: "hi"}),
-		TypeReset:         Reset("g", pos),
-		TypePresence:      Presence("r", "g", [][]byte{client, []byte("{broken")}),
-		TypePresenceJoin:  PresenceEvent(TypePresenceJoin, "g", client),
-		TypePresenceLeave: PresenceEvent(TypePresenceLeave, "g", []byte("not json")),
-		TypeTyping:        Typing("g", client, 5000),
-		TypeError:         ErrorFrame("r", "g", &Error{Code: ErrForbidden, Message: "no"}),
-		TypePong:          Pong("r"),
+		wire.TypeJoined:        Joined("r", "g", "c", pos, &yes, 2),
+		wire.TypeLeft:          Left("r", "g"),
+		wire.TypeAck:           Ack("r", "g", "id", "cm", pos, true),
+		wire.TypeMessage:       MessageFrame(pos, &wire.Message{ID: "id", GroupID: "g", Body: "hi"}),
+		wire.TypeReset:         Reset("g", pos),
+		wire.TypePresence:      Presence("r", "g", [][]byte{client, []byte("{broken")}),
+		wire.TypePresenceJoin:  PresenceEvent(wire.TypePresenceJoin, "g", client),
+		wire.TypePresenceLeave: PresenceEvent(wire.TypePresenceLeave, "g", []byte("not json")),
+		wire.TypeTyping:        Typing("g", client, 5000),
+		wire.TypeError:         ErrorFrame("r", "g", &Error{Code: wire.CodeForbidden, Detail: "no"}),
+		wire.TypePong:          Pong("r"),
 	}
 	for typ, b := range frames {
 		var v map[string]any
@@ -91,8 +93,8 @@ func TestServerFramesAreValidJSONWithTheirType(t *testing.T) {
 			t.Fatalf("%s frame has type %v", typ, v["type"])
 		}
 	}
-	var p struct{ Clients []Client }
-	if err := json.Unmarshal(frames[TypePresence], &p); err != nil || len(p.Clients) != 1 || p.Clients[0].Name != `Ada "the" <b>` {
+	var p struct{ Clients []wire.Client }
+	if err := json.Unmarshal(frames[wire.TypePresence], &p); err != nil || len(p.Clients) != 1 || p.Clients[0].Name != `Ada "the" <b>` {
 		t.Fatalf("presence reply kept %+v (%v); want only the valid client", p.Clients, err)
 	}
 	var j struct {
@@ -100,7 +102,7 @@ func TestServerFramesAreValidJSONWithTheirType(t *testing.T) {
 		Recovered *bool
 		Missed    *int
 	}
-	if err := json.Unmarshal(Joined("", "g", "c", Position{Epoch: "e"}, nil, 0), &j); err != nil || j.Recovered != nil || j.Missed != nil {
+	if err := json.Unmarshal(Joined("", "g", "c", wire.Position{Epoch: "e"}, nil, 0), &j); err != nil || j.Recovered != nil || j.Missed != nil {
 		t.Fatalf("joined without recovery = %+v (%v); want no recovered and missed fields", j, err)
 	}
 }
@@ -115,27 +117,27 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("ref of %d bytes returned", len(fr.Ref))
 		}
 		if err != nil {
-			if err.Code == "" || !utf8.ValidString(err.Message) {
+			if err.Code == "" || !utf8.ValidString(err.Detail) {
 				t.Fatalf("malformed error %+v", err)
 			}
 			_ = ErrorFrame(fr.Ref, fr.GroupID, err) // must encode without panicking
 			return
 		}
 		switch fr.Type {
-		case TypePing:
+		case wire.TypePing:
 			return
-		case TypeJoin, TypeLeave, TypeSend, TypeTyping, TypePresence:
+		case wire.TypeJoin, wire.TypeLeave, wire.TypeSend, wire.TypeTyping, wire.TypePresence:
 		default:
 			t.Fatalf("accepted unknown type %q", fr.Type)
 		}
 		if fr.GroupID == "" || len(fr.GroupID) > MaxGroupIDBytes {
 			t.Fatalf("accepted group_id %q", fr.GroupID)
 		}
-		if fr.Type == TypeJoin && (fr.Token == "" || len(fr.Token) > MaxTokenBytes ||
+		if fr.Type == wire.TypeJoin && (fr.Token == "" || len(fr.Token) > MaxTokenBytes ||
 			fr.Since != nil && (fr.Since.Epoch == "" || len(fr.Since.Epoch) > MaxEpochBytes)) {
 			t.Fatalf("accepted join %+v", fr)
 		}
-		if fr.Type == TypeSend {
+		if fr.Type == wire.TypeSend {
 			if strings.TrimSpace(fr.Body) == "" || len(fr.Body) > testLimits.MaxBodyBytes || !utf8.ValidString(fr.Body) ||
 				strings.ContainsRune(fr.Body, 0) || fr.ClientMsgID == "" || len(fr.ClientMsgID) > MaxClientIDBytes {
 				t.Fatalf("accepted send %+v", fr)

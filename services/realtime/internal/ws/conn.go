@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/quickchat-go/quickchat/pkg/wire"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
 )
 
@@ -85,7 +86,7 @@ func (c *conn) frame(ctx context.Context, typ websocket.MessageType, buf *bytes.
 	if typ != websocket.MessageText {
 		readBufs.Put(buf)
 		c.h.framesIn["invalid"].Inc()
-		c.replyError("", "", &protocol.Error{Code: protocol.ErrBadFrame, Message: "frames must be JSON text frames"})
+		c.replyError("", "", &protocol.Error{Code: wire.CodeBadFrame, Detail: "frames must be JSON text frames"})
 		return
 	}
 	// Decode copies what it keeps, so the buffer can go back at once.
@@ -100,7 +101,7 @@ func (c *conn) frame(ctx context.Context, typ websocket.MessageType, buf *bytes.
 	}
 	c.h.framesIn[f.Type].Inc()
 	if !c.limiter.allow(time.Now(), c.h.cfg.FrameRate, float64(c.h.cfg.FrameBurst)) {
-		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrRateLimited, Message: "too many frames; this one was dropped"})
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeRateLimited, Detail: "too many frames; this one was dropped"})
 		return
 	}
 	c.handle(ctx, f)
@@ -117,7 +118,7 @@ func (c *conn) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.OpTimeout)
 	defer cancel()
 	for room, s := range c.rooms {
-		c.h.node.Hub().Unsubscribe(room, s)
+		c.h.node.Unsubscribe(room, s)
 		if err := c.h.node.Exit(ctx, room, c.id); err != nil {
 			c.h.log.Warn("presence removal failed; the entry will expire", zap.String("room", room), zap.Error(err))
 		}
@@ -130,7 +131,7 @@ func (c *conn) cleanup() {
 func (c *conn) abort(code websocket.StatusCode, reason string) {
 	c.deadOnce.Do(func() {
 		close(c.dead)
-		if code == protocol.CloseSlowConsumer {
+		if code == wire.CloseSlowConsumer {
 			c.h.metrics.SlowClientCloses.Inc()
 			c.h.log.Info("closing slow client", zap.String("client", c.id), zap.String("ip", c.ip), zap.String("reason", reason))
 		}
@@ -143,7 +144,7 @@ func (c *conn) abort(code websocket.StatusCode, reason string) {
 func (c *conn) push(frame []byte) {
 	ok, start := c.q.push(frame)
 	if !ok {
-		c.abort(protocol.CloseSlowConsumer, "send queue full: client too slow")
+		c.abort(wire.CloseSlowConsumer, "send queue full: client too slow")
 		return
 	}
 	if start {
@@ -188,7 +189,7 @@ func (c *conn) pushWait(frame []byte) bool {
 		case <-c.dead:
 			return false
 		case <-timeout:
-			c.abort(protocol.CloseSlowConsumer, "replay not read in time: client too slow")
+			c.abort(wire.CloseSlowConsumer, "replay not read in time: client too slow")
 			return false
 		}
 	}
@@ -229,7 +230,7 @@ func (c *conn) writeLoop() {
 		c.q.recycle(frames)
 		if closing {
 			c.deadOnce.Do(func() { close(c.dead) })
-			_ = c.ws.Close(protocol.CloseReconnect, "server shutting down: reconnect")
+			_ = c.ws.Close(wire.CloseReconnect, "server shutting down: reconnect")
 			return
 		}
 	}
@@ -252,7 +253,7 @@ func (c *conn) ping() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.PongTimeout)
 	defer cancel()
 	if err := c.ws.Ping(ctx); err != nil {
-		c.abort(protocol.CloseDeadPeer, "no pong: peer unresponsive")
+		c.abort(wire.CloseDeadPeer, "no pong: peer unresponsive")
 		return false
 	}
 	return true
@@ -301,6 +302,6 @@ func (c *conn) drain(ctx context.Context) {
 	select {
 	case <-c.ended:
 	case <-ctx.Done():
-		c.abort(protocol.CloseReconnect, "server shutting down: reconnect")
+		c.abort(wire.CloseReconnect, "server shutting down: reconnect")
 	}
 }

@@ -9,32 +9,33 @@ import (
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/token"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
 )
 
-func (c *conn) handle(ctx context.Context, f protocol.ClientFrame) {
+func (c *conn) handle(ctx context.Context, f wire.ClientFrame) {
 	switch f.Type {
-	case protocol.TypePing:
+	case wire.TypePing:
 		c.push(protocol.Pong(f.Ref))
-	case protocol.TypeJoin:
+	case wire.TypeJoin:
 		c.join(ctx, f)
-	case protocol.TypeLeave:
+	case wire.TypeLeave:
 		c.leave(ctx, f)
-	case protocol.TypeSend:
+	case wire.TypeSend:
 		c.send(ctx, f)
-	case protocol.TypeTyping:
+	case wire.TypeTyping:
 		c.typing(ctx, f)
-	case protocol.TypePresence:
+	case wire.TypePresence:
 		c.presence(ctx, f)
 	}
 }
 
 // joined returns the room's subscription, or replies not_joined.
-func (c *conn) joined(f protocol.ClientFrame) (*sub, bool) {
+func (c *conn) joined(f wire.ClientFrame) (*sub, bool) {
 	s, ok := c.rooms[f.GroupID]
 	if !ok {
-		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrNotJoined, Message: "join the room first"})
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeNotJoined, Detail: "join the room first"})
 	}
 	return s, ok
 }
@@ -43,45 +44,45 @@ func (c *conn) joined(f protocol.ClientFrame) (*sub, bool) {
 // asked, the messages missed since the given one. The socket is subscribed before the
 // position is read, and live frames are held back until the replay is out, so nothing
 // published around the join is lost, duplicated or reordered.
-func (c *conn) join(ctx context.Context, f protocol.ClientFrame) {
+func (c *conn) join(ctx context.Context, f wire.ClientFrame) {
 	claims, err := c.h.verifier.Verify(ctx, f.Token)
 	if err != nil {
-		code := protocol.ErrUnauthorized
+		code := wire.CodeUnauthorized
 		if apperr.Is(err, apperr.Unavailable) {
-			code = protocol.ErrUnavailable
+			code = wire.CodeUnavailable
 		}
-		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: code, Message: apperr.MessageOf(err)})
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: code, Detail: apperr.MessageOf(err)})
 		return
 	}
 	if claims.Kind != token.KindMember || claims.GroupID != f.GroupID {
-		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrForbidden, Message: "the token is not a member token for this room"})
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeForbidden, Detail: "the token is not a member token for this room"})
 		return
 	}
 	if _, ok := c.rooms[f.GroupID]; ok {
-		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrAlreadyJoined, Message: "already joined; leave first to rejoin"})
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeAlreadyJoined, Detail: "already joined; leave first to rejoin"})
 		return
 	}
 	if len(c.rooms) >= c.h.cfg.MaxRoomsPerConn {
-		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrTooManyRooms, Message: "this connection is in as many rooms as it may be"})
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeTooManyRooms, Detail: "this connection is in as many rooms as it may be"})
 		return
 	}
 	room := f.GroupID
 	s := &sub{
 		c: c, room: room, recovering: true,
 		sender: node.Sender{MemberID: claims.Subject, Name: claims.Name, GroupID: room},
-		client: protocol.EncodeClient(protocol.Client{ClientID: c.id, MemberID: claims.Subject, Name: claims.Name}),
+		client: protocol.EncodeClient(wire.Client{ClientID: c.id, MemberID: claims.Subject, Name: claims.Name}),
 	}
 	c.rooms[room] = s
-	c.h.node.Hub().Subscribe(room, s)
+	c.h.node.Subscribe(room, s)
 
 	opCtx, cancel := context.WithTimeout(ctx, c.h.cfg.OpTimeout)
 	rec, err := c.h.node.Recover(opCtx, room, f.Since)
 	cancel()
 	if err != nil {
-		c.h.node.Hub().Unsubscribe(room, s)
+		c.h.node.Unsubscribe(room, s)
 		delete(c.rooms, room)
 		c.h.log.Warn("join failed", zap.String("room", room), zap.Error(err))
-		c.replyError(f.Ref, room, &protocol.Error{Code: protocol.ErrUnavailable, Message: "could not join the room; retry"})
+		c.replyError(f.Ref, room, &protocol.Error{Code: wire.CodeUnavailable, Detail: "could not join the room; retry"})
 		return
 	}
 	var recovered *bool
@@ -104,13 +105,13 @@ func (c *conn) join(ctx context.Context, f protocol.ClientFrame) {
 	}
 }
 
-func (c *conn) leave(ctx context.Context, f protocol.ClientFrame) {
+func (c *conn) leave(ctx context.Context, f wire.ClientFrame) {
 	s, ok := c.joined(f)
 	if !ok {
 		return
 	}
 	delete(c.rooms, f.GroupID)
-	c.h.node.Hub().Unsubscribe(f.GroupID, s)
+	c.h.node.Unsubscribe(f.GroupID, s)
 	opCtx, cancel := context.WithTimeout(ctx, c.h.cfg.OpTimeout)
 	defer cancel()
 	if err := c.h.node.Exit(opCtx, f.GroupID, c.id); err != nil {
@@ -119,13 +120,13 @@ func (c *conn) leave(ctx context.Context, f protocol.ClientFrame) {
 	c.push(protocol.Left(f.Ref, f.GroupID))
 }
 
-func (c *conn) send(ctx context.Context, f protocol.ClientFrame) {
+func (c *conn) send(ctx context.Context, f wire.ClientFrame) {
 	s, ok := c.joined(f)
 	if !ok {
 		return
 	}
 	if !c.beginSend() {
-		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrUnavailable, Message: "server is shutting down; reconnect and retry with the same client_msg_id"})
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeUnavailable, Detail: "server is shutting down; reconnect and retry with the same client_msg_id"})
 		return
 	}
 	// Once started a send completes even if the client goes away, so what Kafka
@@ -135,18 +136,17 @@ func (c *conn) send(ctx context.Context, f protocol.ClientFrame) {
 	if err != nil {
 		if !errors.Is(err, node.ErrUnavailable) {
 			c.h.log.Error("send rejected", zap.String("room", f.GroupID), zap.Error(err))
-			c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrInternal, Message: "message not accepted"})
+			c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeInternal, Detail: "message not accepted"})
 			return
 		}
 		c.h.log.Warn("send failed", zap.String("room", f.GroupID), zap.Error(err))
-		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrUnavailable, Message: "message not accepted; retry with the same client_msg_id"})
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeUnavailable, Detail: "message not accepted; retry with the same client_msg_id"})
 		return
 	}
-	c.push(protocol.Ack(f.Ref, f.GroupID, acc.ID, f.ClientMsgID,
-		protocol.Position{Epoch: acc.Pos.Epoch, Offset: acc.Pos.Offset}, acc.Duplicate))
+	c.push(protocol.Ack(f.Ref, f.GroupID, acc.ID, f.ClientMsgID, acc.Pos, acc.Duplicate))
 }
 
-func (c *conn) typing(ctx context.Context, f protocol.ClientFrame) {
+func (c *conn) typing(ctx context.Context, f wire.ClientFrame) {
 	s, ok := c.joined(f)
 	if !ok {
 		return
@@ -160,11 +160,11 @@ func (c *conn) typing(ctx context.Context, f protocol.ClientFrame) {
 	defer cancel()
 	if err := c.h.node.Typing(opCtx, f.GroupID, c.id, s.client); err != nil {
 		c.h.log.Warn("typing event failed", zap.String("room", f.GroupID), zap.Error(err))
-		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrUnavailable, Message: "typing event not sent"})
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeUnavailable, Detail: "typing event not sent"})
 	}
 }
 
-func (c *conn) presence(ctx context.Context, f protocol.ClientFrame) {
+func (c *conn) presence(ctx context.Context, f wire.ClientFrame) {
 	if _, ok := c.joined(f); !ok {
 		return
 	}
@@ -173,7 +173,7 @@ func (c *conn) presence(ctx context.Context, f protocol.ClientFrame) {
 	clients, err := c.h.node.Presence(opCtx, f.GroupID)
 	if err != nil {
 		c.h.log.Warn("presence read failed", zap.String("room", f.GroupID), zap.Error(err))
-		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: protocol.ErrUnavailable, Message: "presence unavailable; retry"})
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeUnavailable, Detail: "presence unavailable; retry"})
 		return
 	}
 	c.push(protocol.Presence(f.Ref, f.GroupID, clients))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/quickchat-go/quickchat/pkg/clientip"
 	"github.com/quickchat-go/quickchat/pkg/token"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/metrics"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
@@ -85,8 +86,8 @@ func NewHandler(n *node.Node, v Verifier, cfg Config, m *metrics.Metrics, log *z
 	h := &Handler{node: n, verifier: v, cfg: cfg, metrics: m, log: log,
 		conns: make(map[*conn]struct{}), perIP: make(map[string]int), framesIn: make(map[string]prometheus.Counter)}
 	// Count frames only by known types so clients cannot mint label values.
-	for _, t := range []string{protocol.TypeJoin, protocol.TypeLeave, protocol.TypeSend, protocol.TypeTyping,
-		protocol.TypePresence, protocol.TypePing, "invalid"} {
+	for _, t := range []string{wire.TypeJoin, wire.TypeLeave, wire.TypeSend, wire.TypeTyping,
+		wire.TypePresence, wire.TypePing, "invalid"} {
 		h.framesIn[t] = m.FramesIn.WithLabelValues(t)
 	}
 	return h
@@ -117,7 +118,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := newConn(h, wsc, ip)
 	if !h.track(c) {
 		h.leaveIP(ip)
-		_ = wsc.Close(protocol.CloseReconnect, "server is shutting down")
+		_ = wsc.Close(wire.CloseReconnect, "server is shutting down")
 		return
 	}
 	go func() {
@@ -209,7 +210,7 @@ func (h *Handler) sweep(now time.Time, ping bool) {
 	defer h.mu.Unlock()
 	for c := range h.conns {
 		if ws := c.writeStart.Load(); ws != 0 && ws < stalledSince {
-			c.abort(protocol.CloseSlowConsumer, "write stalled: client too slow")
+			c.abort(wire.CloseSlowConsumer, "write stalled: client too slow")
 			continue
 		}
 		if ping {

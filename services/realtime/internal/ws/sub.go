@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quickchat-go/quickchat/pkg/wire"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/hub"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
@@ -16,7 +17,7 @@ type sub struct {
 	c      *conn
 	room   string
 	sender node.Sender
-	client []byte // encoded protocol.Client, for presence and typing
+	client []byte // encoded wire.Client, for presence and typing
 
 	lastTyping time.Time // reader goroutine only
 
@@ -41,7 +42,7 @@ func (s *sub) Deliver(f *hub.Frame) {
 	defer s.mu.Unlock()
 	if s.recovering {
 		if len(s.buf) >= s.c.h.cfg.SendQueue {
-			s.c.abort(protocol.CloseSlowConsumer, "too many messages during recovery")
+			s.c.abort(wire.CloseSlowConsumer, "too many messages during recovery")
 			return
 		}
 		s.buf = append(s.buf, f)
@@ -64,7 +65,7 @@ func (s *sub) accept(f *hub.Frame) {
 	}
 	if f.Epoch != s.epoch || f.Offset != s.offset+1 {
 		s.c.h.metrics.Resets.Inc()
-		s.c.push(protocol.Reset(s.room, protocol.Position{Epoch: f.Epoch, Offset: f.Offset - 1}))
+		s.c.push(protocol.Reset(s.room, wire.Position{Epoch: f.Epoch, Offset: f.Offset - 1}))
 	}
 	s.epoch, s.offset = f.Epoch, f.Offset
 	s.c.push(f.Data)
@@ -72,7 +73,7 @@ func (s *sub) accept(f *hub.Frame) {
 
 // finishRecovery sets the client's position to where the joined reply and replay left it
 // and releases the frames buffered meanwhile.
-func (s *sub) finishRecovery(pos protocol.Position) {
+func (s *sub) finishRecovery(pos wire.Position) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.epoch, s.offset = pos.Epoch, pos.Offset

@@ -8,9 +8,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/quickchat-go/quickchat/pkg/wire"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/hub"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/metrics"
-	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
 )
 
 // newTestConn returns a connection without a socket, for logic that only queues frames.
@@ -42,7 +42,7 @@ func queued(tb testing.TB, c *conn) []string {
 			Type, Epoch string
 			Offset      uint64
 		}
-		if json.Unmarshal(f, &r) == nil && r.Type == protocol.TypeReset {
+		if json.Unmarshal(f, &r) == nil && r.Type == wire.TypeReset {
 			out[i] = fmt.Sprintf("reset:%s%d", r.Epoch, r.Offset)
 		}
 	}
@@ -52,39 +52,39 @@ func queued(tb testing.TB, c *conn) []string {
 func TestSubDeliversEachMessageOnceInOrder(t *testing.T) {
 	tests := []struct {
 		name   string
-		joinAt protocol.Position // where the joined reply (and replay) left the client
-		during []*hub.Frame      // delivered while recovering
-		after  []*hub.Frame      // delivered once live
+		joinAt wire.Position // where the joined reply (and replay) left the client
+		during []*hub.Frame  // delivered while recovering
+		after  []*hub.Frame  // delivered once live
 		want   []string
 	}{
 		{
 			name:   "frames the replay covered are dropped and later ones kept",
-			joinAt: protocol.Position{Epoch: "e", Offset: 5},
+			joinAt: wire.Position{Epoch: "e", Offset: 5},
 			during: []*hub.Frame{msg("e", 4), msg("e", 5), msg("e", 6)},
 			after:  []*hub.Frame{msg("e", 7)},
 			want:   []string{"me6", "me7"},
 		},
 		{
 			name:   "a duplicate after going live is dropped",
-			joinAt: protocol.Position{Epoch: "e", Offset: 1},
+			joinAt: wire.Position{Epoch: "e", Offset: 1},
 			after:  []*hub.Frame{msg("e", 2), msg("e", 2), msg("e", 3)},
 			want:   []string{"me2", "me3"},
 		},
 		{
 			name:   "a missing message is announced with a reset before the next one",
-			joinAt: protocol.Position{Epoch: "e", Offset: 1},
+			joinAt: wire.Position{Epoch: "e", Offset: 1},
 			after:  []*hub.Frame{msg("e", 2), msg("e", 5)},
 			want:   []string{"me2", "reset:e4", "me5"},
 		},
 		{
 			name:   "a new epoch is announced with a reset",
-			joinAt: protocol.Position{Epoch: "e", Offset: 9},
+			joinAt: wire.Position{Epoch: "e", Offset: 9},
 			after:  []*hub.Frame{msg("f", 1), msg("f", 2)},
 			want:   []string{"reset:f0", "mf1", "mf2"},
 		},
 		{
 			name:   "frames without a position pass through in order",
-			joinAt: protocol.Position{Epoch: "e", Offset: 0},
+			joinAt: wire.Position{Epoch: "e", Offset: 0},
 			during: []*hub.Frame{{Data: []byte("p1")}, msg("e", 1)},
 			after:  []*hub.Frame{{Data: []byte("t1")}, {Data: []byte("own typing"), From: "me"}},
 			want:   []string{"p1", "me1", "t1"},

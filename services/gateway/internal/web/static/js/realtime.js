@@ -365,10 +365,10 @@ function sendErrorText(f) {
     case "too_large":
       return "Not sent: the message is too long.";
     case "bad_frame":
-      return `Not sent: ${f.message || "the message was refused"}.`;
+      return `Not sent: ${f.detail || "the message was refused"}.`;
     case "internal":
       return "Not sent: the server had a problem.";
     default:
-      return `Not sent: ${f.message || f.code}.`;
+      return `Not sent: ${f.detail || f.code}.`;
   }
 }

@@ -361,7 +361,7 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
         if (!byId.has(f.id)) {
           addMessage({
             id: f.id, sender_id: me, sender_name: rec.member.display_name, client_msg_id: f.client_msg_id,
-            body: el.querySelector(".body").textContent, created_at: Date.now(),
+            body: el.querySelector(".body").textContent, created_at: new Date().toISOString(),
           });
         }
         removePending(f.client_msg_id);

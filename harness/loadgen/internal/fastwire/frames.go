@@ -1,4 +1,4 @@
-package wire
+package fastwire
 
 import (
 	"bytes"
@@ -6,17 +6,13 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
-// Position is a place in a room's message sequence.
-type Position struct {
-	Epoch  string `json:"epoch"`
-	Offset uint64 `json:"offset"`
-}
-
-// AppendJoin appends a join frame; since may be nil.
-func AppendJoin(dst []byte, ref, groupID, token string, since *Position) []byte {
-	dst = append(dst, `{"type":"join","ref":`...)
+// AppendJoin appends a join frame (a wire.ClientFrame); since may be nil.
+func AppendJoin(dst []byte, ref, groupID, token string, since *wire.Position) []byte {
+	dst = append(dst, `{"type":"`+wire.TypeJoin+`","ref":`...)
 	dst = strconv.AppendQuote(dst, ref)
 	dst = append(dst, `,"group_id":`...)
 	dst = strconv.AppendQuote(dst, groupID)
@@ -32,11 +28,11 @@ func AppendJoin(dst []byte, ref, groupID, token string, since *Position) []byte 
 	return append(dst, '}')
 }
 
-// AppendSend appends a send frame. ref, groupID, clientMsgID and body must be plain
-// ASCII without quotes or backslashes (the load generator makes them so); they are copied
-// verbatim.
+// AppendSend appends a send frame (a wire.ClientFrame). ref, groupID, clientMsgID and
+// body must be plain ASCII without quotes or backslashes (the load generator makes them
+// so); they are copied verbatim.
 func AppendSend(dst []byte, ref, groupID, clientMsgID string, body []byte) []byte {
-	dst = append(dst, `{"type":"send","ref":"`...)
+	dst = append(dst, `{"type":"`+wire.TypeSend+`","ref":"`...)
 	dst = append(dst, ref...)
 	dst = append(dst, `","group_id":"`...)
 	dst = append(dst, groupID...)
@@ -84,8 +80,8 @@ func Type(frame []byte) []byte {
 	return v
 }
 
-// Message is what the load generator needs of a message frame.
-type Message struct {
+// ScannedMessage is what the load generator needs of a message frame.
+type ScannedMessage struct {
 	Epoch  []byte // aliases the frame
 	Offset uint64
 	// SentAt is the send time from the body (zero if the body is not the load
@@ -94,15 +90,15 @@ type Message struct {
 }
 
 // ParseMessage scans a message frame for its position and the body's send time.
-func ParseMessage(frame []byte) (Message, error) {
-	var m Message
+func ParseMessage(frame []byte) (ScannedMessage, error) {
+	var m ScannedMessage
 	off, ok := numberField(frame, `"offset":`)
 	if !ok {
-		return m, fmt.Errorf("wire: message frame without offset: %.200s", frame)
+		return m, fmt.Errorf("fastwire: message frame without offset: %.200s", frame)
 	}
 	m.Offset = off
 	if m.Epoch, ok = stringField(frame, `"epoch":"`); !ok {
-		return m, fmt.Errorf("wire: message frame without epoch: %.200s", frame)
+		return m, fmt.Errorf("fastwire: message frame without epoch: %.200s", frame)
 	}
 	if body, ok := stringField(frame, `"body":"`); ok {
 		m.SentAt = SentAt(body)
@@ -148,27 +144,12 @@ func digits(b []byte) (int64, bool) {
 	return n, i > 0
 }
 
-// Reply is a server frame other than a message, decoded in full: joined, ack, reset and
-// error frames (presence and typing events decode too; the load generator ignores them).
-type Reply struct {
-	Type        string `json:"type"`
-	Ref         string `json:"ref"`
-	GroupID     string `json:"group_id"`
-	ClientMsgID string `json:"client_msg_id"`
-	Epoch       string `json:"epoch"`
-	Offset      uint64 `json:"offset"`
-	Duplicate   bool   `json:"duplicate"`
-	Recovered   *bool  `json:"recovered"`
-	Missed      *int   `json:"missed"`
-	Code        string `json:"code"`
-}
-
-// ParseReply decodes a non-message frame. Error frames carry a string "message", which
-// the struct leaves out, so every frame type decodes.
-func ParseReply(frame []byte) (Reply, error) {
-	var r Reply
-	if err := json.Unmarshal(frame, &r); err != nil {
-		return r, fmt.Errorf("wire: decode %.200s: %w", frame, err)
+// ParseFrame decodes a frame other than a message in full (joined, ack, reset and error
+// frames; presence and typing events decode too, though the load generator ignores them).
+func ParseFrame(frame []byte) (wire.ServerFrame, error) {
+	var f wire.ServerFrame
+	if err := json.Unmarshal(frame, &f); err != nil {
+		return f, fmt.Errorf("fastwire: decode %.200s: %w", frame, err)
 	}
-	return r, nil
+	return f, nil
 }

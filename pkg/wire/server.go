@@ -1,0 +1,110 @@
+package wire
+
+import "encoding/json"
+
+// Server frame types; the typing event and the presence reply are TypeTyping and
+// TypePresence.
+const (
+	TypeJoined        = "joined"
+	TypeLeft          = "left"
+	TypeAck           = "ack"
+	TypeMessage       = "message"
+	TypeReset         = "reset"
+	TypePresenceJoin  = "presence_join"
+	TypePresenceLeave = "presence_leave"
+	TypeError         = "error"
+	TypePong          = "pong"
+)
+
+// The server writes each frame type with its own struct below, so every frame carries
+// exactly its documented fields. Clients read any of them into ServerFrame.
+
+// Joined is the reply to a join.
+type Joined struct {
+	Head
+	// ClientID is this connection's id in presence and typing events.
+	ClientID string `json:"client_id"`
+	// Position is the room's position at the join; after the replay, the client's.
+	Position
+	// Recovered and Missed are set only when the join asked to recover: whether the
+	// Missed message frames that follow are exactly what the client missed.
+	Recovered *bool `json:"recovered,omitempty"`
+	Missed    *int  `json:"missed,omitempty"`
+}
+
+// Left is the reply to a leave.
+type Left struct{ Head }
+
+// Ack acknowledges an accepted message.
+type Ack struct {
+	Head
+	// ID is the message id (UUIDv7).
+	ID          string `json:"id"`
+	ClientMsgID string `json:"client_msg_id"`
+	Position
+	// Duplicate is true when the client message id had been accepted before and this ack
+	// repeats the original one.
+	Duplicate bool `json:"duplicate"`
+}
+
+// MessageFrame delivers a message at its position, live or replayed.
+type MessageFrame struct {
+	Head
+	Position
+	Message *Message `json:"message"`
+}
+
+// Reset says that messages before its position may be missing from what the client got:
+// the client reloads history and continues from the position.
+type Reset struct {
+	Head
+	Position
+}
+
+// Presence is the reply to a presence request. The server stores clients encoded, so
+// each entry of Clients is an encoded Client.
+type Presence struct {
+	Head
+	Clients []json.RawMessage `json:"clients"`
+}
+
+// ClientEvent is a presence_join, presence_leave or typing event about Client, an
+// encoded Client. TTLms, set for typing only, is how long to show the client as typing.
+type ClientEvent struct {
+	Head
+	Client json.RawMessage `json:"client"`
+	TTLms  int64           `json:"ttl_ms,omitempty"`
+}
+
+// ErrorFrame refuses the client frame with the same ref (and room, when it could be read).
+type ErrorFrame struct {
+	Head
+	// Code is one of the Code constants.
+	Code string `json:"code"`
+	// Detail is for humans.
+	Detail string `json:"detail"`
+}
+
+// Pong is the reply to a ping.
+type Pong struct{ Head }
+
+// ServerFrame is any server frame, read without knowing its type first: it has the fields
+// of every type, of which those of Type are set. It is for reading; the tests of this
+// package check that every server frame reads back into it unchanged.
+type ServerFrame struct {
+	Head
+	// Position is set in joined, ack, message and reset frames.
+	Position
+	ClientID    string   `json:"client_id,omitempty"`     // joined
+	Recovered   *bool    `json:"recovered,omitempty"`     // joined, when recovering
+	Missed      *int     `json:"missed,omitempty"`        // joined, when recovering
+	ID          string   `json:"id,omitempty"`            // ack
+	ClientMsgID string   `json:"client_msg_id,omitempty"` // ack
+	Duplicate   bool     `json:"duplicate,omitempty"`     // ack
+	Message     *Message `json:"message,omitempty"`       // message
+	Clients     []Client `json:"clients,omitempty"`       // presence
+	Client      *Client  `json:"client,omitempty"`        // presence_join, presence_leave, typing
+	TTLms       int64    `json:"ttl_ms,omitempty"`        // typing
+	Code        string   `json:"code,omitempty"`          // error
+	Detail      string   `json:"detail,omitempty"`        // error
+}

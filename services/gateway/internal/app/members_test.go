@@ -1,0 +1,117 @@
+package app
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/quickchat-go/quickchat/pkg/apperr"
+	"github.com/quickchat-go/quickchat/pkg/token"
+)
+
+func TestJoin(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		_, owner := b.account(t, "Owner")
+		member, memberCaller := b.account(t, "Member")
+		g := b.group(t, owner, "Club")
+		join := func(c Caller, name, passcode string) (MemberToken, error) {
+			return b.Members.Join(ctx, c, Joining{Client: "192.0.2.1", GroupID: g.ID.String(), Name: name, Passcode: passcode})
+		}
+
+		t.Run("a guest gets a member token scoped to the group", func(t *testing.T) {
+			mt, err := join(Caller{}, " Guest ", "open sesame")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := b.signer.last
+			if mt.Member.DisplayName != "Guest" || mt.Member.UserID.Valid || mt.TTL != 15*time.Minute ||
+				c.Kind != token.KindMember || c.GroupID != g.ID.String() || c.Subject != mt.Member.ID.String() || c.UserID != "" || c.Name != "Guest" {
+				t.Fatalf("member %+v, claims %+v", mt.Member, c)
+			}
+		})
+		t.Run("an account's membership is linked and joining again returns it", func(t *testing.T) {
+			first, err := join(memberCaller, "Member", "open sesame")
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := join(memberCaller, "Another name", "open sesame")
+			if err != nil || again.Member.ID != first.Member.ID || b.signer.last.UserID != member.ID.String() {
+				t.Fatalf("joined as %+v then %+v (%v)", first.Member, again.Member, err)
+			}
+		})
+		t.Run("attempts count per address and per group", func(t *testing.T) {
+			if !slices.Contains(b.limiter.keys, "join:ip:192.0.2.1") || !slices.Contains(b.limiter.keys, "join:group:"+g.ID.String()) {
+				t.Fatalf("limiter keys = %v", b.limiter.keys)
+			}
+		})
+		refusals := []struct {
+			name, groupID, who, passcode string
+			code                         apperr.Code
+			checked                      bool // whether a passcode check may happen
+		}{
+			{"a wrong passcode is forbidden", g.ID.String(), "Mallory", "guess", apperr.Forbidden, true},
+			{"an over-long passcode is forbidden without a check", g.ID.String(), "Mallory", strings.Repeat("x", 129), apperr.Forbidden, false},
+			{"a bad name is invalid", g.ID.String(), "\x00", "open sesame", apperr.Invalid, false},
+			{"an unknown group is not found", uuid.NewString(), "Mallory", "open sesame", apperr.NotFound, false},
+			{"a malformed group id is not found", "../etc", "Mallory", "open sesame", apperr.NotFound, false},
+		}
+		for _, tt := range refusals {
+			t.Run(tt.name, func(t *testing.T) {
+				checks := b.hasher.checks
+				_, err := b.Members.Join(ctx, Caller{}, Joining{Client: "c", GroupID: tt.groupID, Name: tt.who, Passcode: tt.passcode})
+				wantCode(t, err, tt.code)
+				if !tt.checked && b.hasher.checks != checks {
+					t.Fatal("the passcode was checked")
+				}
+			})
+		}
+		t.Run("a limited group checks no passcode", func(t *testing.T) {
+			b.limiter.deny["join:group:"+g.ID.String()] = true
+			defer delete(b.limiter.deny, "join:group:"+g.ID.String())
+			checks := b.hasher.checks
+			_, err := join(Caller{}, "Mallory", "open sesame")
+			wantCode(t, err, apperr.RateLimited)
+			if b.hasher.checks != checks {
+				t.Fatal("the passcode was checked")
+			}
+		})
+	})
+}
+
+func TestRenewToken(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		_, owner := b.account(t, "Owner")
+		g := b.group(t, owner, "Club")
+		guest, guestCaller := b.guest(t, g, "Guest")
+
+		t.Run("a member token renews its own membership", func(t *testing.T) {
+			mt, err := b.Members.RenewToken(ctx, guestCaller, g.ID.String())
+			if err != nil || mt.Member.ID != guest.ID || b.signer.last.Subject != guest.ID.String() {
+				t.Fatalf("renewed %+v, %v", mt.Member, err)
+			}
+		})
+		t.Run("the owner's access token renews the owner's membership", func(t *testing.T) {
+			mt, err := b.Members.RenewToken(ctx, owner, g.ID.String())
+			if err != nil || mt.Member.DisplayName != "Owner" {
+				t.Fatalf("renewed %+v, %v", mt.Member, err)
+			}
+		})
+		t.Run("a member token naming a member that does not exist is not found", func(t *testing.T) {
+			ghost := Bearer(token.Claims{Subject: uuid.NewString(), Kind: token.KindMember, GroupID: g.ID.String()})
+			_, err := b.Members.RenewToken(ctx, ghost, g.ID.String())
+			wantCode(t, err, apperr.NotFound)
+		})
+		t.Run("a member token whose member belongs to another group is not found", func(t *testing.T) {
+			other := b.group(t, owner, "Other")
+			forged := Bearer(token.Claims{Subject: guest.ID.String(), Kind: token.KindMember, GroupID: other.ID.String()})
+			_, err := b.Members.RenewToken(ctx, forged, other.ID.String())
+			wantCode(t, err, apperr.NotFound)
+		})
+	})
+}

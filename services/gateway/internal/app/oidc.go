@@ -1,0 +1,170 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/quickchat-go/quickchat/pkg/apperr"
+	"github.com/quickchat-go/quickchat/pkg/store"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/oidclogin"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/session"
+)
+
+// OIDCSignInTTL is how long a sign-in started with the identity provider may take.
+const OIDCSignInTTL = 10 * time.Minute
+
+var errOIDCOff = apperr.New(apperr.NotFound, "OIDC sign-in is not configured")
+
+// OIDCEnabled reports whether sign-in with an identity provider is configured.
+func (a *Accounts) OIDCEnabled() bool { return a.oidc != nil }
+
+// OIDCStart is a sign-in begun with the identity provider.
+type OIDCStart struct {
+	// AuthURL is where to send the browser.
+	AuthURL string
+	// State must come back with the callback from the same browser (transports keep it in
+	// a cookie); it binds the callback to the browser that started the sign-in, which
+	// stops an attacker from signing a victim in to the attacker's account (login CSRF).
+	State string
+}
+
+// BeginOIDCSignIn starts an authorization-code flow with PKCE and a nonce, and records it
+// for OIDCSignInTTL.
+func (a *Accounts) BeginOIDCSignIn(ctx context.Context) (OIDCStart, error) {
+	if a.oidc == nil {
+		return OIDCStart{}, errOIDCOff
+	}
+	state, nonce := randomToken(), randomToken()
+	verifier := oidclogin.NewVerifier()
+	authURL, err := a.oidc.AuthURL(ctx, state, nonce, verifier)
+	if err != nil {
+		return OIDCStart{}, err
+	}
+	err = a.logins.CreateOIDCLogin(ctx, store.OIDCLogin{
+		StateHash: hashState(state), Nonce: nonce, PKCEVerifier: verifier, ExpiresAt: a.now().Add(OIDCSignInTTL),
+	})
+	if err != nil {
+		return OIDCStart{}, err
+	}
+	return OIDCStart{AuthURL: authURL, State: state}, nil
+}
+
+// OIDCCallback is what the provider's redirect brings back to the browser and the
+// browser to us.
+type OIDCCallback struct {
+	// Client is the client's address as a rate-limit key (see clientip.Key).
+	Client string
+	// ProviderError is the provider's error parameter; set when it did not sign the
+	// person in.
+	ProviderError string
+	State         string
+	Code          string
+	// BrowserState is the State the browser kept from BeginOIDCSignIn; empty if none.
+	BrowserState string
+}
+
+// OIDCSignIn is the outcome of a callback.
+type OIDCSignIn struct {
+	Session session.Session
+	// StateSpent is true once the callback's state matched the browser's, even when the
+	// sign-in then failed: the pending sign-in is redeemed, so the browser's copy of the
+	// state is useless and should be forgotten.
+	StateSpent bool
+}
+
+// FinishOIDCSignIn checks the state against the browser's, redeems the pending sign-in
+// once, exchanges the code, finds or creates the account and starts a session.
+func (a *Accounts) FinishOIDCSignIn(ctx context.Context, cb OIDCCallback) (OIDCSignIn, error) {
+	var out OIDCSignIn
+	if a.oidc == nil {
+		return out, errOIDCOff
+	}
+	if err := a.limitSignIns(ctx, cb.Client); err != nil {
+		return out, err
+	}
+	if cb.ProviderError != "" {
+		return out, apperr.New(apperr.Unauthorized, "the identity provider did not sign you in")
+	}
+	if cb.State == "" || cb.Code == "" {
+		return out, apperr.New(apperr.Invalid, "state and code are required")
+	}
+	if subtle.ConstantTimeCompare([]byte(cb.BrowserState), []byte(cb.State)) != 1 {
+		return out, apperr.New(apperr.Unauthorized, "this sign-in was not started in this browser; start again")
+	}
+	out.StateSpent = true
+	login, err := a.logins.TakeOIDCLogin(ctx, hashState(cb.State))
+	if apperr.Is(err, apperr.NotFound) || (err == nil && a.now().After(login.ExpiresAt)) {
+		err = apperr.New(apperr.Unauthorized, "this sign-in expired or was already used; start again")
+	}
+	if err != nil {
+		return out, err
+	}
+	id, err := a.oidc.Exchange(ctx, cb.Code, login.PKCEVerifier, login.Nonce)
+	if err != nil {
+		return out, err
+	}
+	u, err := a.oidcAccount(ctx, id)
+	if err != nil {
+		return out, err
+	}
+	out.Session, err = a.sessions.Start(ctx, u)
+	return out, err
+}
+
+// oidcAccount returns the account linked to an external identity, creating it on first
+// sign-in. It never links an identity to an existing password account by email: whoever
+// registered that email first might not own it (we do not verify emails), and linking
+// would hand them the identity's sessions.
+func (a *Accounts) oidcAccount(ctx context.Context, id oidclogin.Identity) (store.User, error) {
+	u, err := a.users.UserByOIDC(ctx, id.Issuer, id.Subject)
+	if err == nil || !apperr.Is(err, apperr.NotFound) {
+		return u, err
+	}
+	if !id.EmailVerified {
+		return store.User{}, apperr.New(apperr.Forbidden, "the identity provider has not verified this account's email")
+	}
+	email, err := normalizeEmail(id.Email)
+	if err != nil {
+		return store.User{}, apperr.New(apperr.Forbidden, "the identity provider gave no usable email")
+	}
+	name, err := cleanName(id.Name, "name")
+	if err != nil {
+		local, _, _ := strings.Cut(email, "@")
+		name = string([]rune(local)[:min(len([]rune(local)), maxNameLen)])
+	}
+	u, err = a.users.CreateUser(ctx, store.User{
+		ID: uuid.New(), Email: email, Name: name, OIDCIssuer: id.Issuer, OIDCSubject: id.Subject,
+	})
+	if apperr.Is(err, apperr.Conflict) {
+		// A concurrent callback may have created this very identity a moment ago.
+		if again, err2 := a.users.UserByOIDC(ctx, id.Issuer, id.Subject); err2 == nil {
+			return again, nil
+		}
+		return store.User{}, apperr.New(apperr.Conflict, "an account with this email already exists; sign in with its password")
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("create account for OIDC identity: %w", err)
+	}
+	return u, nil
+}
+
+func randomToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// hashState is what the store keeps of a state, so a database leak cannot finish
+// sign-ins in progress.
+func hashState(state string) []byte {
+	h := sha256.Sum256([]byte(state))
+	return h[:]
+}

@@ -1,0 +1,62 @@
+package httpapi
+
+import (
+	"github.com/quickchat-go/quickchat/pkg/gatewayapi"
+	"github.com/quickchat-go/quickchat/pkg/store"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/app"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/session"
+)
+
+// The functions below turn what the use cases return into the response bodies of
+// package gatewayapi; gatewayapi.Time gives every instant its one format.
+
+func userOut(u store.User) gatewayapi.User {
+	return gatewayapi.User{ID: u.ID.String(), Email: u.Email, Name: u.Name, CreatedAt: gatewayapi.NewTime(u.CreatedAt)}
+}
+
+// sessionOut leaves the refresh token out when it travels in the HttpOnly cookie instead.
+func sessionOut(sess session.Session, withRefresh bool) gatewayapi.Session {
+	out := gatewayapi.Session{
+		User: userOut(sess.User), AccessToken: sess.AccessToken, TokenType: "Bearer",
+		ExpiresIn: int(sess.AccessTTL.Seconds()), RefreshExpiresAt: gatewayapi.NewTime(sess.RefreshExpiresAt),
+	}
+	if withRefresh {
+		out.RefreshToken = sess.RefreshToken
+	}
+	return out
+}
+
+// groupOut never carries the passcode or its hash.
+func groupOut(g store.Group) gatewayapi.Group {
+	return gatewayapi.Group{
+		ID: g.ID.String(), Title: g.Title, OwnerID: g.OwnerID.String(),
+		CreatedAt: gatewayapi.NewTime(g.CreatedAt), UpdatedAt: gatewayapi.NewTime(g.UpdatedAt),
+	}
+}
+
+func memberOut(m store.Member) gatewayapi.Member {
+	return gatewayapi.Member{ID: m.ID.String(), DisplayName: m.DisplayName, IsGuest: !m.UserID.Valid, JoinedAt: gatewayapi.NewTime(m.CreatedAt)}
+}
+
+func (s *Server) membershipOut(t app.MemberToken) gatewayapi.Membership {
+	return gatewayapi.Membership{
+		Group: groupOut(t.Group), Member: memberOut(t.Member), Token: t.Token,
+		ExpiresIn: int(t.TTL.Seconds()), RealtimeURL: s.RealtimeURL,
+	}
+}
+
+func messageOut(m store.Message) gatewayapi.Message {
+	return gatewayapi.Message{
+		ID: m.ID.String(), GroupID: m.GroupID.String(), SenderID: m.SenderID.String(), SenderName: m.SenderName,
+		ClientMsgID: m.ClientMsgID, Body: m.Body, CreatedAt: gatewayapi.NewTime(m.CreatedAt),
+	}
+}
+
+// listOut converts every element, never returning nil, so empty lists encode as [].
+func listOut[T, J any](in []T, out func(T) J) []J {
+	res := make([]J, len(in))
+	for i, v := range in {
+		res[i] = out(v)
+	}
+	return res
+}

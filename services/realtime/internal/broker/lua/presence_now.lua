@@ -1,0 +1,4 @@
+-- Sets now to Redis' clock in milliseconds, so instance clocks need not agree. The
+-- presence scripts that need it start with this.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

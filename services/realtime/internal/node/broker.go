@@ -1,0 +1,96 @@
+package node
+
+import (
+	"context"
+	"time"
+
+	"github.com/quickchat-go/quickchat/pkg/wire"
+)
+
+// Broker publishes messages to rooms across instances and reads back their history. Every
+// instance reads what any instance publishes and hands it to its Dispatcher.
+type Broker interface {
+	// Reserve claims a client message id for a send whose new message id would be id,
+	// holding a lease of the given length for owner; dedup is how long the id is
+	// remembered. A Pending result means another attempt holds the lease: wait and
+	// reserve again.
+	Reserve(ctx context.Context, k DedupKey, id, owner string, dedup, lease time.Duration) (Reservation, error)
+	// Release gives up owner's lease so a retry can take over at once.
+	Release(ctx context.Context, k DedupKey, owner string) error
+	// Publish appends the message (id, encoded data) to its room, unless an earlier
+	// attempt already did: then nothing is appended, fresh is false and the earlier
+	// position is returned.
+	Publish(ctx context.Context, k DedupKey, id string, data []byte, dedup time.Duration) (pos wire.Position, fresh bool, err error)
+	// Recover returns the room's current position and, when since is not nil, the
+	// messages after it (at most limit; more is an incomplete recovery).
+	Recover(ctx context.Context, room string, since *wire.Position, limit int) (Recovery, error)
+	// PublishEvent hands an event without a position (typing) to every instance.
+	PublishEvent(ctx context.Context, room string, kind Kind, data []byte) error
+}
+
+// Dispatcher receives every entry a broker reads, in order per room, from one goroutine
+// per room at a time. Node implements it; the broker calls it.
+type Dispatcher interface {
+	Dispatch(e Entry)
+}
+
+var _ Dispatcher = (*Node)(nil)
+
+// Kind says what an entry carries.
+type Kind byte
+
+// Entry kinds. The byte values are what brokers store.
+const (
+	KindMessage       Kind = 'm' // a chat message (event.Message protobuf); has a position
+	KindPresenceJoin  Kind = 'j' // a client joined the room (encoded wire.Client)
+	KindPresenceLeave Kind = 'l' // a client left or expired (encoded wire.Client)
+	KindTyping        Kind = 't' // a client is typing (client id, '\n', encoded wire.Client)
+)
+
+// Entry is one item a broker read: a message of a room, or an event about it.
+type Entry struct {
+	Kind Kind
+	Room string
+	// Pos is set for messages.
+	Pos  wire.Position
+	Data []byte
+}
+
+// DedupKey names one client message: who sent what into which room.
+type DedupKey struct {
+	Room, Sender, ClientMsgID string
+}
+
+// ReserveState says what a Reserve found.
+type ReserveState int
+
+const (
+	// Owned: the caller sends the message (first attempt, or takes over a stale one).
+	Owned ReserveState = iota
+	// Pending: another attempt is sending it right now; wait and reserve again.
+	Pending
+	// Done: an earlier attempt published it at Pos; acknowledge again, send nothing.
+	Done
+)
+
+// Reservation is the outcome of Reserve.
+type Reservation struct {
+	State ReserveState
+	// ID is the message id to use: the caller's, or the one an earlier attempt chose.
+	ID string
+	// Pos is the message's position when State is Done.
+	Pos wire.Position
+}
+
+// Recovery is what a broker's Recover found.
+type Recovery struct {
+	// Top is the room's current position: the last message published (offset 0 when none
+	// has been in this epoch).
+	Top wire.Position
+	// Entries are the messages after the since position up to Top, in order, when
+	// Complete; otherwise empty.
+	Entries []Entry
+	// Complete is true when Entries are exactly the messages after since: since is in
+	// the room's current epoch, at most limit behind Top and still in history.
+	Complete bool
+}
