@@ -2,9 +2,6 @@ package token
 
 import (
 	"context"
-	"fmt"
-	"net/http"
-	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -19,10 +16,7 @@ type Verifier interface {
 	Verify(ctx context.Context, raw string) (Claims, error)
 }
 
-var (
-	_ Verifier = (*StaticVerifier)(nil)
-	_ Verifier = (*RemoteVerifier)(nil)
-)
+var _ Verifier = (*StaticVerifier)(nil)
 
 // clockSkew is how far verifier and signer clocks may disagree.
 const clockSkew = 30 * time.Second
@@ -38,121 +32,6 @@ func NewStaticVerifier(keys jwk.Set) *StaticVerifier { return &StaticVerifier{ke
 // Verify implements Verifier.
 func (v *StaticVerifier) Verify(_ context.Context, raw string) (Claims, error) {
 	return parse(raw, v.keys)
-}
-
-// RemoteVerifier verifies against the JWKS published at a URL. The set is cached and
-// refreshed in the background; a token signed by an unknown key id triggers one refresh
-// (at most once per MinRefresh) so a freshly rotated key is picked up at once.
-type RemoteVerifier struct {
-	url        string
-	cache      *jwk.Cache
-	minRefresh time.Duration
-
-	mu          sync.Mutex
-	lastRefresh time.Time
-}
-
-// RemoteVerifierConfig configures a RemoteVerifier.
-type RemoteVerifierConfig struct {
-	// URL of the JWKS document, e.g. http://gateway:8080/.well-known/jwks.json.
-	URL string
-	// RefreshInterval is how often the set is refreshed in the background (default 5m).
-	RefreshInterval time.Duration
-	// MinRefresh is the least time between refreshes forced by unknown key ids (default 10s).
-	MinRefresh time.Duration
-	// HTTPClient fetches the set (default: a client with a 5 s timeout).
-	HTTPClient *http.Client
-}
-
-// NewRemoteVerifier registers the JWKS URL and fetches it once. The background refresh
-// stops when ctx is done. A gateway that is not up yet is not an error: the first
-// verification retries the fetch.
-func NewRemoteVerifier(ctx context.Context, cfg RemoteVerifierConfig) (*RemoteVerifier, error) {
-	if cfg.URL == "" {
-		return nil, fmt.Errorf("token: JWKS URL is required")
-	}
-	if cfg.RefreshInterval <= 0 {
-		cfg.RefreshInterval = 5 * time.Minute
-	}
-	if cfg.MinRefresh <= 0 {
-		cfg.MinRefresh = 10 * time.Second
-	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
-	}
-	cache := jwk.NewCache(ctx, jwk.WithRefreshWindow(cfg.RefreshInterval/2))
-	if err := cache.Register(cfg.URL,
-		jwk.WithRefreshInterval(cfg.RefreshInterval),
-		jwk.WithHTTPClient(cfg.HTTPClient)); err != nil {
-		return nil, fmt.Errorf("token: register JWKS %s: %w", cfg.URL, err)
-	}
-	v := &RemoteVerifier{url: cfg.URL, cache: cache, minRefresh: cfg.MinRefresh}
-	_, _ = cache.Refresh(ctx, cfg.URL) // best effort; Verify retries
-	return v, nil
-}
-
-// Ready reports whether the key set has been fetched at least once.
-func (v *RemoteVerifier) Ready(ctx context.Context) error {
-	if _, err := v.keySet(ctx); err != nil {
-		return err
-	}
-	return nil
-}
-
-// Verify implements Verifier.
-func (v *RemoteVerifier) Verify(ctx context.Context, raw string) (Claims, error) {
-	keys, err := v.keySet(ctx)
-	if err != nil {
-		return Claims{}, apperr.Wrap(err, apperr.Unavailable, "signing keys unavailable")
-	}
-	c, err := parse(raw, keys)
-	if err == nil || !unknownKey(raw, keys) {
-		return c, err
-	}
-	// The token names a key we do not know: maybe the gateway rotated. Refresh once.
-	if !v.mayRefresh() {
-		return c, err
-	}
-	keys, rerr := v.cache.Refresh(ctx, v.url)
-	if rerr != nil {
-		return Claims{}, apperr.Wrap(rerr, apperr.Unavailable, "signing keys unavailable")
-	}
-	return parse(raw, keys)
-}
-
-func (v *RemoteVerifier) keySet(ctx context.Context) (jwk.Set, error) {
-	keys, err := v.cache.Get(ctx, v.url)
-	if err == nil && keys.Len() > 0 {
-		return keys, nil
-	}
-	if !v.mayRefresh() {
-		return nil, fmt.Errorf("token: no JWKS from %s yet: %w", v.url, err)
-	}
-	keys, err = v.cache.Refresh(ctx, v.url)
-	if err != nil {
-		return nil, fmt.Errorf("token: fetch JWKS %s: %w", v.url, err)
-	}
-	return keys, nil
-}
-
-func (v *RemoteVerifier) mayRefresh() bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if time.Since(v.lastRefresh) < v.minRefresh {
-		return false
-	}
-	v.lastRefresh = time.Now()
-	return true
-}
-
-// unknownKey reports whether raw is signed with a key id that keys does not hold.
-func unknownKey(raw string, keys jwk.Set) bool {
-	kid, ok := keyID(raw)
-	if !ok {
-		return false
-	}
-	_, found := keys.LookupKeyID(kid)
-	return !found
 }
 
 func parse(raw string, keys jwk.Set) (Claims, error) {
