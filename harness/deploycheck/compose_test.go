@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/tufanbarisyildirim/gonginx/config"
 	"sigs.k8s.io/yaml"
 )
 
@@ -60,8 +62,9 @@ func composeEnv(t testing.TB, svc types.ServiceConfig) map[string]string {
 	return env
 }
 
-// goService returns the services/ folder whose Dockerfile builds svc's image, or "".
-func goService(p *types.Project, svc types.ServiceConfig) string {
+// composeProgram returns the program whose image svc builds: the SERVICE build arg of the
+// shared Dockerfile, or "" when svc builds nothing or builds another Dockerfile.
+func composeProgram(p *types.Project, svc types.ServiceConfig) string {
 	if svc.Build == nil {
 		return ""
 	}
@@ -70,12 +73,11 @@ func goService(p *types.Project, svc types.ServiceConfig) string {
 		df = filepath.Join(svc.Build.Context, df)
 	}
 	rel, err := filepath.Rel(p.WorkingDir, df)
-	if err != nil {
+	if err != nil || filepath.ToSlash(rel) != sharedDockerfile {
 		return ""
 	}
-	parts := strings.Split(filepath.ToSlash(rel), "/")
-	if len(parts) == 3 && parts[0] == "services" && parts[2] == "Dockerfile" {
-		return parts[1]
+	if v := svc.Build.Args["SERVICE"]; v != nil {
+		return *v
 	}
 	return ""
 }
@@ -86,11 +88,15 @@ func TestComposeEnvironmentMatchesEachServiceConfigStruct(t *testing.T) {
 	repo := repoRoot(t)
 	servers := map[string][]string{} // Go service -> compose services running its server
 	subcommands := map[string][]string{}
-	for _, name := range slices.Sorted(mapsKeys(p.Services)) {
+	images := map[string]program{}
+	for _, prog := range programs() {
+		images[prog.name] = prog
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
 		svc := p.Services[name]
-		gs := goService(p, svc)
+		gs := composeProgram(p, svc)
 		if svc.Build != nil && gs == "" {
-			t.Errorf("service %s builds %s, which is not a services/*/Dockerfile", name, svc.Build.Dockerfile)
+			t.Errorf("service %s builds %s without a SERVICE build arg; every Quick Chat image comes from %s", name, svc.Build.Dockerfile, sharedDockerfile)
 			continue
 		}
 		if gs == "" {
@@ -98,17 +104,26 @@ func TestComposeEnvironmentMatchesEachServiceConfigStruct(t *testing.T) {
 		}
 		spec, ok := specs[gs]
 		if !ok {
-			t.Errorf("service %s builds services/%s, which has no config.go", name, gs)
+			t.Errorf("service %s builds %s, which has no config.go", name, gs)
 			continue
 		}
+		args := map[string]string{}
+		for k, v := range svc.Build.Args {
+			if v != nil {
+				args[k] = *v
+			}
+		}
+		if want := images[gs].buildArgs; !maps.Equal(args, want) {
+			t.Errorf("service %s: build args %v; the %s image is built with %v", name, args, gs, want)
+		}
 		if ctx, _ := filepath.Rel(repo, svc.Build.Context); ctx != "." {
-			t.Errorf("service %s: build context %q; the Dockerfiles need the repository root", name, svc.Build.Context)
+			t.Errorf("service %s: build context %q; %s needs the repository root", name, svc.Build.Context, sharedDockerfile)
 		}
 		if !strings.HasPrefix(svc.Image, "quickchat-"+gs+":") {
-			t.Errorf("service %s: image %q; want quickchat-%s:<tag>, the image its Dockerfile builds", name, svc.Image, gs)
+			t.Errorf("service %s: image %q; want quickchat-%s:<tag>, the image its build args select", name, svc.Image, gs)
 		}
 		if len(svc.Entrypoint) != 0 {
-			t.Errorf("service %s overrides the image's entrypoint %q; the image runs /%s", name, svc.Entrypoint, gs)
+			t.Errorf("service %s overrides the image's entrypoint with %q", name, svc.Entrypoint)
 		}
 		switch len(svc.Command) {
 		case 0:
@@ -125,7 +140,7 @@ func TestComposeEnvironmentMatchesEachServiceConfigStruct(t *testing.T) {
 	}
 	for gs, spec := range specs {
 		if spec.Serves() && len(servers[gs]) == 0 {
-			t.Errorf("no compose service runs the %s server built from services/%s/Dockerfile", gs, gs)
+			t.Errorf("no compose service runs the %s server", gs)
 		}
 	}
 	if !slices.Contains(subcommands["gateway"], "migrate") {
@@ -151,16 +166,6 @@ func mainHasStringLiteral(t testing.TB, path, s string) bool {
 		return !found
 	})
 	return found
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func TestComposeDefaultsAreTheEnvExample(t *testing.T) {
@@ -376,29 +381,22 @@ func TestComposeProxyRoutesWebSocketsToRealtimeAndTheRestToGateway(t *testing.T)
 	if confPath == "" {
 		t.Fatal("the proxy mounts no nginx configuration")
 	}
-	text, err := os.ReadFile(confPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := ParseNginx(string(text))
+	conf, err := readNginx(confPath)
 	if err != nil {
 		t.Fatalf("%s: %v", confPath, err)
 	}
-	var server *NginxDirective
-	for _, s := range FindNginx(ds, "server") {
-		for _, l := range FindNginx(s.Block, "listen") {
-			if len(l.Args) > 0 && l.Args[0] == strconv.Itoa(int(proxy.Ports[0].Target)) {
-				server = &s
+	var server config.IDirective
+	for _, s := range conf.FindDirectives("server") {
+		for _, l := range nginxDirectives(s.GetBlock(), "listen") {
+			if args := nginxArgs(l); len(args) > 0 && args[0] == strconv.Itoa(int(proxy.Ports[0].Target)) {
+				server = s
 			}
 		}
 	}
 	if server == nil {
 		t.Fatalf("no server in %s listens on the published port %d", confPath, proxy.Ports[0].Target)
 	}
-	routes, err := NginxRoutes(*server)
-	if err != nil {
-		t.Fatal(err)
-	}
+	routes := nginxRoutes(server)
 	upstream := func(svc string) string {
 		port, err := specs[svc].ListenPort(composeEnv(t, p.Services[svc]))
 		if err != nil {
@@ -406,35 +404,37 @@ func TestComposeProxyRoutesWebSocketsToRealtimeAndTheRestToGateway(t *testing.T)
 		}
 		return "http://" + svc + ":" + strconv.Itoa(port)
 	}
-	got := map[string]NginxRoute{}
+	got := map[string]nginxRoute{}
 	for _, r := range routes {
-		got[r.Path] = r
+		got[r.path] = r
 	}
 	ws, ok := got["/ws"]
-	if !ok || ws.Upstream != upstream("realtime") {
-		t.Errorf("/ws goes to %q; want %s", ws.Upstream, upstream("realtime"))
+	if !ok || ws.upstream != upstream("realtime") {
+		t.Errorf("/ws goes to %q; want %s", ws.upstream, upstream("realtime"))
 	}
 	var upgrades bool
-	for _, h := range FindNginx(ws.Directives, "proxy_set_header") {
-		if len(h.Args) == 2 && h.Args[0] == "Upgrade" {
+	for _, h := range nginxDirectives(ws.block, "proxy_set_header") {
+		if args := nginxArgs(h); len(args) == 2 && args[0] == "Upgrade" {
 			upgrades = true
 		}
 	}
 	if !upgrades {
 		t.Error("/ws does not pass the Upgrade header, so WebSockets cannot connect")
 	}
-	if root := got["/"]; root.Upstream != upstream("gateway") {
-		t.Errorf("/ goes to %q; want %s", root.Upstream, upstream("gateway"))
+	if root := got["/"]; root.upstream != upstream("gateway") {
+		t.Errorf("/ goes to %q; want %s", root.upstream, upstream("gateway"))
 	}
 	// Every location sets the forwarding headers itself: nginx drops inherited
 	// proxy_set_header directives from any location that sets one.
 	for path, r := range got {
-		if r.Upstream == "" {
+		if r.upstream == "" {
 			continue
 		}
 		var headers []string
-		for _, h := range FindNginx(r.Directives, "proxy_set_header") {
-			headers = append(headers, h.Args[0])
+		for _, h := range nginxDirectives(r.block, "proxy_set_header") {
+			if args := nginxArgs(h); len(args) > 0 {
+				headers = append(headers, args[0])
+			}
 		}
 		if !slices.Contains(headers, "X-Forwarded-For") {
 			t.Errorf("location %s does not set X-Forwarded-For; the gateway's per-IP limits would see the proxy", path)

@@ -67,7 +67,7 @@ func TestLoadgenJobRunsTheLoadGeneratorOnce(t *testing.T) {
 
 	loadgen, ok := envSpecs(t)["loadgen"]
 	if !ok {
-		t.Fatal("no services/loadgen/config.go spec")
+		t.Fatal("no harness/loadgen/config.go spec")
 	}
 	errorsf(t, "Job loadgen", loadgen.CheckEnv(lt.env))
 	for _, name := range []string{"LOADGEN_GATEWAY_URL", "LOADGEN_REALTIME_URLS"} {

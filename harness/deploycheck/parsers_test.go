@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
 // The parsers the deployment checks rely on are tested here on small inputs, so a check
@@ -94,72 +96,126 @@ func loadConfig() (Config, error) {
 	}
 }
 
-func TestParseDockerfileJoinsContinuationsAndTracksVariables(t *testing.T) {
+func TestBuildScopeExpandsVariablesAsBuildKitDoes(t *testing.T) {
 	src := `# syntax=docker/dockerfile:1
 ARG BASE=golang:1
+ARG NAME
+ARG UNUSED=x
 FROM --platform=$BUILDPLATFORM ${BASE} AS build
+ARG NAME
+ARG DIR="cmd/${NAME:?set it}"
+ARG UNUSED
 WORKDIR /src
 ENV A=1 B="two words"
+ENV C=$A
 ARG TARGETARCH
 # a comment inside the stage
 RUN --mount=type=cache,target=/x \
     # a comment inside a continuation
     GOARCH=$TARGETARCH go build -o /out/app . && cd sub && go vet
 FROM scratch
-COPY --from=build /out/app /app
-LABEL a.b="c d" e=$UNSET
+ARG NAME
+COPY --from=build /out/${NAME} /app
+LABEL a.b="c d" e=$NAME
 ENTRYPOINT ["/app"]
 `
-	df, err := ParseDockerfile(strings.NewReader(src))
+	parse := func() *dockerfile {
+		df, err := parseDockerfile(strings.NewReader(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return df
+	}
+	df := parse()
+	if len(df.stages) != 2 || df.stages[0].Name != "build" || len(df.metaArgs) != 3 {
+		t.Fatalf("stages %d, first named %q, meta args %d; want 2, build, 3", len(df.stages), df.stages[0].Name, len(df.metaArgs))
+	}
+	run, ok := df.stages[0].Commands[7].(*instructions.RunCommand)
+	if !ok || !run.PrependShell || !strings.Contains(run.CmdLine[0], "&& cd sub && go vet") {
+		t.Fatalf("command 7 = %#v; want the shell-form RUN with its continuation joined", df.stages[0].Commands[7])
+	}
+
+	scope, err := newBuildScope(df, map[string]string{"BUILDPLATFORM": "linux/amd64", "TARGETARCH": "arm64"}, map[string]string{"NAME": "app"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(df.Stages) != 2 || df.Stages[0].Name != "build" || len(df.GlobalArgs) != 1 {
-		t.Fatalf("stages = %+v", df.Stages)
+	if base, err := scope.base(&df.stages[0]); err != nil || base != "golang:1" {
+		t.Errorf("build stage base = %q, %v; want golang:1", base, err)
 	}
-	run := df.Stages[0].Instructions[3]
-	if run.Cmd != "RUN" || run.Flags["mount"][0] != "type=cache,target=/x" {
-		t.Fatalf("RUN = %+v", run)
-	}
-	vars, err := df.NewVars(map[string]string{"TARGETARCH": "arm64"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	vars.Enter()
-	for _, in := range df.Stages[0].Instructions {
-		if err := vars.Apply(in); err != nil {
+	scope.enter()
+	for _, cmd := range df.stages[0].Commands {
+		if err := scope.apply(cmd); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if vars.Env["B"] != "two words" {
-		t.Errorf("ENV B = %q", vars.Env["B"])
+	want := map[string]string{"NAME": "app", "DIR": "cmd/app", "UNUSED": "x", "A": "1", "B": "two words", "C": "1", "TARGETARCH": "arm64"}
+	if !reflect.DeepEqual(scope.vars, want) {
+		t.Errorf("build stage variables = %q, want %q", scope.vars, want)
 	}
-	cmds, err := SplitCommands(run.Rest, vars.Lookup)
+	if want := map[string]string{"A": "1", "B": "two words", "C": "1"}; !reflect.DeepEqual(scope.env, want) {
+		t.Errorf("build stage ENV = %q, want %q", scope.env, want)
+	}
+
+	scope.enter()
+	var labels map[string]string
+	for _, cmd := range df.final().Commands {
+		if err := scope.apply(cmd); err != nil {
+			t.Fatal(err)
+		}
+		switch c := cmd.(type) {
+		case *instructions.CopyCommand:
+			if c.SourcePaths[0] != "/out/app" {
+				t.Errorf("COPY source = %q, want /out/app", c.SourcePaths[0])
+			}
+		case *instructions.LabelCommand:
+			labels = map[string]string{}
+			for _, kv := range c.Labels {
+				labels[kv.Key] = kv.Value
+			}
+		}
+	}
+	if want := map[string]string{"a.b": "c d", "e": "app"}; !reflect.DeepEqual(labels, want) {
+		t.Errorf("labels = %q, want %q", labels, want)
+	}
+
+	// Without NAME the ${NAME:?} default stops the build; a stage that never declared an ARG
+	// does not see it, and using it anyway is an error rather than an empty word.
+	df = parse()
+	scope, err = newBuildScope(df, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][]string{{"GOARCH=arm64", "go", "build", "-o", "/out/app", "."}, {"cd", "sub"}, {"go", "vet"}}
-	if !reflect.DeepEqual(cmds, want) {
-		t.Errorf("commands = %q, want %q", cmds, want)
-	}
-	final := df.Final()
-	if got := final.Instructions[2].Exec; !reflect.DeepEqual(got, []string{"/app"}) {
-		t.Errorf("ENTRYPOINT exec = %q", got)
-	}
-	labels, err := df.Labels(final, vars)
-	if err != nil {
+	scope.enter()
+	if err := scope.apply(df.stages[0].Commands[0]); err != nil {
 		t.Fatal(err)
 	}
-	if labels["a.b"] != "c d" || labels["e"] != "" {
-		t.Errorf("labels = %q", labels)
+	if err := scope.apply(df.stages[0].Commands[1]); err == nil || !strings.Contains(err.Error(), "NAME: set it") {
+		t.Errorf("ARG DIR without NAME: %v; want the ${NAME:?} message", err)
 	}
-	if _, err := SplitCommands("go build | tee log", nil); err == nil {
-		t.Error("a pipe was accepted")
+	if _, err := scope.expand("$UNUSED", scope.vars); err == nil {
+		t.Error("a variable the stage never declared expanded without an error")
+	}
+}
+
+func TestParseDockerfileRejectsWhatBuildKitWarnsAbout(t *testing.T) {
+	for name, src := range map[string]string{
+		"a stage name in capitals":       "FROM scratch AS Build\n",
+		"an empty continuation line":     "FROM scratch\nLABEL a=b \\\n\n  c=d\n",
+		"an instruction before any FROM": "LABEL a=b\nFROM scratch\n",
+		"no FROM at all":                 "ARG A=1\n",
+		"an unknown COPY flag":           "FROM scratch\nCOPY --nope a b\n",
+		"FROM ... as in lower case":      "FROM scratch as build\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := parseDockerfile(strings.NewReader(src)); err == nil {
+				t.Errorf("accepted:\n%s", src)
+			}
+		})
 	}
 }
 
 func TestParseNginxResolvesProxyPassVariables(t *testing.T) {
-	conf := `
+	conf, err := parseNginx(`
 # comment
 server {
     listen 80;
@@ -167,43 +223,35 @@ server {
     location = /ws { set $rt "http://realtime:8081"; proxy_pass $rt; }
     location / { proxy_pass $gw; }
     location = /x { return 200 "a;b"; }
-}`
-	ds, err := ParseNginx(conf)
+}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	servers := FindNginx(ds, "server")
+	servers := conf.FindDirectives("server")
 	if len(servers) != 1 {
 		t.Fatalf("servers = %d", len(servers))
 	}
-	routes, err := NginxRoutes(servers[0])
-	if err != nil {
-		t.Fatal(err)
-	}
 	got := map[string]string{}
-	for _, r := range routes {
-		got[r.Modifier+r.Path] = r.Upstream
+	for _, r := range nginxRoutes(servers[0]) {
+		got[r.modifier+r.path] = r.upstream
 	}
 	want := map[string]string{"=/ws": "http://realtime:8081", "/": "http://gateway:8080", "=/x": ""}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("routes = %q, want %q", got, want)
 	}
-	if _, err := ParseNginx("server { listen 80;"); err == nil {
-		t.Error("an unclosed block was accepted")
+	for _, bad := range []string{"server { listen 80;", "server { listne 80; }"} {
+		if _, err := parseNginx(bad); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
 	}
 }
 
-func TestLocalBuildSeesOnlyWhatDockerignoreLeavesInTheContext(t *testing.T) {
-	ctxDir := t.TempDir()
-	files := map[string]string{
-		"app/go.mod":     "module example.com/app\n\ngo 1.21\n",
-		"app/main.go":    "package main\n\nimport \"example.com/app/lib\"\n\nfunc main() { lib.Hello() }\n",
-		"app/lib/lib.go": "package lib\n\n// Hello does nothing.\nfunc Hello() {}\n",
-		"Dockerfile": "FROM golang AS build\nWORKDIR /src\nENV CGO_ENABLED=0 GOWORK=off\n" +
-			"COPY app/ app/\nARG TARGETARCH\nRUN GOARCH=$TARGETARCH go build -C app -o /out/app .\n",
-	}
+// writeContext lays out files (path → content) under a new build context directory.
+func writeContext(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
 	for name, body := range files {
-		p := filepath.Join(ctxDir, name)
+		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -211,28 +259,80 @@ func TestLocalBuildSeesOnlyWhatDockerignoreLeavesInTheContext(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	df, err := ReadDockerfile(filepath.Join(ctxDir, "Dockerfile"))
+	return dir
+}
+
+// appContext is a small Go program and a Dockerfile whose build stage ends with run.
+func appContext(t *testing.T, run string) string {
+	t.Helper()
+	return writeContext(t, map[string]string{
+		"app/go.mod":     "module example.com/app\n\ngo 1.21\n",
+		"app/main.go":    "package main\n\nimport \"example.com/app/lib\"\n\nfunc main() { lib.Hello() }\n",
+		"app/lib/lib.go": "package lib\n\n// Hello does nothing.\nfunc Hello() {}\n",
+		"Dockerfile": "FROM golang AS build\nWORKDIR /src\nENV CGO_ENABLED=0 GOWORK=off\n" +
+			"COPY app/ app/\nARG TARGETARCH\n" + run + "\n",
+	})
+}
+
+// replay runs the build stage of the Dockerfile in ctxDir.
+func replay(t *testing.T, ctxDir string) (*localBuild, error) {
+	t.Helper()
+	df, err := readDockerfile(filepath.Join(ctxDir, "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	build := func() (*LocalBuild, error) {
-		b := &LocalBuild{Context: ctxDir, Root: t.TempDir(), BuildArgs: map[string]string{"TARGETARCH": runtime.GOARCH}}
-		return b, b.Run(context.Background(), df, "build")
-	}
+	b := &localBuild{context: ctxDir, root: t.TempDir(), platform: map[string]string{"TARGETARCH": runtime.GOARCH}}
+	return b, b.run(context.Background(), df, "build")
+}
 
-	b, err := build()
+func TestLocalBuildSeesOnlyWhatDockerignoreLeavesInTheContext(t *testing.T) {
+	ctxDir := appContext(t, "RUN GOARCH=$TARGETARCH go build -C app -o /out/app .")
+	b, err := replay(t, ctxDir)
 	if err != nil {
 		t.Fatalf("clean context: %v", err)
 	}
-	if _, err := os.Stat(b.HostPath("/out/app")); err != nil {
+	if _, err := os.Stat(b.hostPath("/out/app")); err != nil {
 		t.Errorf("no binary at /out/app: %v", err)
+	}
+	if want := [][]string{{"go", "build", "-C", "app", "-o", "/out/app", "."}}; !reflect.DeepEqual(b.ran, want) {
+		t.Errorf("ran %q, want %q", b.ran, want)
+	}
+	if want := []string{"app"}; !reflect.DeepEqual(b.copied, want) {
+		t.Errorf("copied %q, want %q", b.copied, want)
 	}
 
 	// Excluding a package the build needs must break the replay, as it breaks docker build.
 	if err := os.WriteFile(filepath.Join(ctxDir, ".dockerignore"), []byte("app/lib\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := build(); err == nil {
+	if _, err := replay(t, ctxDir); err == nil {
 		t.Error("the replay built although .dockerignore leaves app/lib out of the context")
+	}
+}
+
+func TestLocalBuildRunsShellScriptsLikeSh(t *testing.T) {
+	cases := []struct {
+		name, run string
+		// fails is part of the error the replay must stop with; "" when it must succeed.
+		fails string
+	}{
+		{"an exec-form RUN runs its words", `RUN ["go", "build", "-C", "app", "-o", "/out/app", "."]`, ""},
+		{"cd changes the folder of the commands after it", "RUN cd app && go vet ./... && go build -o /out/app .", ""},
+		{"an || alternative runs when the first command fails", "RUN go build -C nowhere . || go build -C app -o /out/app .", ""},
+		{"a failing command fails the RUN", "RUN go build -C app -o /out/app . && go build -C nowhere .", "exit status 1"},
+		{"a command other than go or cd is refused", "RUN go build -C app -o /out/app . && strip /out/app", `not "strip"`},
+		{"a redirection is refused", "RUN go build -C app -o /out/app . > /out/log", "redirections"},
+		{"an undeclared ARG is not set in the script", "RUN go build -C app -o /out/app${SERVICE:?} .", "SERVICE"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := replay(t, appContext(t, c.run))
+			switch {
+			case c.fails == "" && err != nil:
+				t.Errorf("%s: %v", c.run, err)
+			case c.fails != "" && (err == nil || !strings.Contains(err.Error(), c.fails)):
+				t.Errorf("%s: replay error %v; want one saying %q", c.run, err, c.fails)
+			}
+		})
 	}
 }

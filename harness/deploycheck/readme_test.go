@@ -12,9 +12,14 @@ import (
 // | `NAME` | `default` or – [(required)] | meaning |
 var readmeConfigRow = regexp.MustCompile("^\\| `([A-Z0-9_]+)` \\| (`([^`]*)`|–)( \\(required\\))? \\| (.*) \\|$")
 
+// readmeConfigHeading matches the heading above each program's table:
+// ### name (`path/to/config.go`[, more words])
+var readmeConfigHeading = regexp.MustCompile("^### ([a-z]+) \\(`([^`]+)`")
+
 // TestReadmeDocumentsEveryVariable keeps the README's configuration tables equal to the
-// services' config structs: every variable listed once with its default, none that no
-// service reads, and a meaning for each.
+// programs' config structs: one table per program under a heading naming its config.go,
+// every variable listed once in its program's table with its default, none that no program
+// reads, and a meaning for each.
 func TestReadmeDocumentsEveryVariable(t *testing.T) {
 	src, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
 	if err != nil {
@@ -28,14 +33,30 @@ func TestReadmeDocumentsEveryVariable(t *testing.T) {
 		t.Fatal("README.md has no <!-- config-tables:begin --> ... <!-- config-tables:end --> block")
 	}
 
+	specs := envSpecs(t)
 	vars := map[string]EnvVar{}
-	for _, spec := range envSpecs(t) {
+	for _, spec := range specs {
 		for name, v := range spec.Vars {
 			vars[name] = v
 		}
 	}
 	seen := map[string]bool{}
+	var under *EnvSpec // the program whose heading the rows follow
 	for _, line := range strings.Split(tables, "\n") {
+		if h := readmeConfigHeading.FindStringSubmatch(line); h != nil {
+			under = nil
+			spec, ok := specs[h[1]]
+			if !ok {
+				t.Errorf("README has a configuration table for %s, which has no config.go", h[1])
+				continue
+			}
+			under = &spec
+			file := filepath.FromSlash(h[2])
+			if filepath.Base(file) != "config.go" || filepath.Base(filepath.Dir(file)) != h[1] || !fileExists(filepath.Join(repoRoot(t), file)) {
+				t.Errorf("README's %s table names %s, which is not %s's config.go", h[1], h[2], h[1])
+			}
+			continue
+		}
 		m := readmeConfigRow.FindStringSubmatch(line)
 		if m == nil {
 			continue
@@ -47,8 +68,13 @@ func TestReadmeDocumentsEveryVariable(t *testing.T) {
 		seen[name] = true
 		v, ok := vars[name]
 		if !ok {
-			t.Errorf("README lists %s, which no services/*/config.go reads", name)
+			t.Errorf("README lists %s, which no config.go (services/*, harness/loadgen) reads", name)
 			continue
+		}
+		if under == nil {
+			t.Errorf("README lists %s under no program's heading", name)
+		} else if _, own := under.Lookup(name); !own {
+			t.Errorf("README lists %s in the table of %s, which does not read it", name, under.Service)
 		}
 		if m[2] == "–" && v.HasDefault && v.Default != "" {
 			t.Errorf("README gives %s no default; config.go says %q", name, v.Default)
@@ -67,4 +93,9 @@ func TestReadmeDocumentsEveryVariable(t *testing.T) {
 			t.Errorf("README's configuration tables miss %s", name)
 		}
 	}
+}
+
+func fileExists(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && !info.IsDir()
 }

@@ -35,7 +35,8 @@ type EnvVar struct {
 
 // EnvSpec is the set of variables one service reads, as declared by its config struct.
 type EnvSpec struct {
-	// Service is the service's folder name under services/.
+	// Service is the program's name: the folder holding its config.go (services/gateway,
+	// harness/loadgen, ...).
 	Service string
 	// Prefix is the prefix passed to envconfig.Process, without the trailing underscore.
 	Prefix string
@@ -157,7 +158,8 @@ func (s EnvSpec) ListenPort(env map[string]string) (int, error) {
 	return strconv.Atoi(port)
 }
 
-// LoadEnvSpecs reads every services/*/config.go under repo.
+// LoadEnvSpecs reads every services/*/config.go under repo, and the load generator's
+// harness/loadgen/config.go: every program that ships as an image.
 func LoadEnvSpecs(repo string) (map[string]EnvSpec, error) {
 	files, err := filepath.Glob(filepath.Join(repo, "services", "*", "config.go"))
 	if err != nil {
@@ -166,6 +168,7 @@ func LoadEnvSpecs(repo string) (map[string]EnvSpec, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no services/*/config.go under %s", repo)
 	}
+	files = append(files, filepath.Join(repo, "harness", "loadgen", "config.go"))
 	specs := map[string]EnvSpec{}
 	for _, f := range files {
 		spec, err := ParseEnvSpec(f)
