@@ -6,8 +6,9 @@
 # guarantee broke or a server process outlived the run.
 #
 # Environment:
-#   QC_FAULTS_ONLY  comma-separated scenario names to run only those (the report is then
-#                   written to .dev/reliability-partial.md, not docs/reliability.md)
+#   QC_FAULTS_ONLY  comma-separated scenario names to run only those, "abuse" for the abuse
+#                   section (the report is then written to .dev/reliability-partial.md, not
+#                   docs/reliability.md)
 #   FAULTS_TIMEOUT  go test -timeout (default 30m)
 set -euo pipefail
 cd "$(dirname "$0")/.."

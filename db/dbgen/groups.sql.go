@@ -11,6 +11,17 @@ import (
 	"github.com/google/uuid"
 )
 
+const countGroupsByOwner = `-- name: CountGroupsByOwner :one
+SELECT count(*) FROM chat_groups WHERE owner_id = $1
+`
+
+func (q *Queries) CountGroupsByOwner(ctx context.Context, ownerID uuid.UUID) (int64, error) {
+	row := q.db.QueryRow(ctx, countGroupsByOwner, ownerID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const createGroup = `-- name: CreateGroup :one
 INSERT INTO chat_groups (id, owner_id, title, passcode_hash)
 VALUES ($1, $2, $3, $4)
@@ -102,6 +113,19 @@ func (q *Queries) ListGroupsByOwner(ctx context.Context, ownerID uuid.UUID) ([]C
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockGroupOwner = `-- name: LockGroupOwner :one
+SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE
+`
+
+// Serializes group creation per owner, so counting the owner's groups and inserting one
+// cannot race; NO KEY UPDATE leaves foreign-key checks on the row unblocked.
+func (q *Queries) LockGroupOwner(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, lockGroupOwner, id)
+	var id_2 uuid.UUID
+	err := row.Scan(&id_2)
+	return id_2, err
 }
 
 const updateGroup = `-- name: UpdateGroup :one

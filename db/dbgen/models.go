@@ -19,6 +19,13 @@ type ChatGroup struct {
 	UpdatedAt    time.Time
 }
 
+type FailedAttempt struct {
+	Key           string
+	Failures      int32
+	LastFailureUs int64
+	ExpiresUs     int64
+}
+
 type GroupMember struct {
 	ID          uuid.UUID
 	GroupID     uuid.UUID
@@ -51,14 +58,21 @@ type RateLimit struct {
 }
 
 type RefreshToken struct {
-	ID        uuid.UUID
+	ID              uuid.UUID
+	UserID          uuid.UUID
+	FamilyID        uuid.UUID
+	TokenHash       []byte
+	ExpiresAt       time.Time
+	CreatedAt       time.Time
+	RotatedAt       *time.Time
+	RevokedAt       *time.Time
+	FamilyExpiresAt time.Time
+}
+
+type SignInAddress struct {
 	UserID    uuid.UUID
-	FamilyID  uuid.UUID
-	TokenHash []byte
+	Client    string
 	ExpiresAt time.Time
-	CreatedAt time.Time
-	RotatedAt *time.Time
-	RevokedAt *time.Time
 }
 
 type User struct {

@@ -12,16 +12,25 @@ import (
 )
 
 type Querier interface {
+	// Links an external identity to an account that has none and removes its password, in
+	// one step; no row means the account is gone or already linked.
+	ClaimUserForOIDC(ctx context.Context, arg ClaimUserForOIDCParams) (User, error)
+	ClearFailedAttempts(ctx context.Context, key string) error
+	CountGroupsByOwner(ctx context.Context, ownerID uuid.UUID) (int64, error)
 	CountMessages(ctx context.Context, groupID uuid.UUID) (int64, error)
 	CreateGroup(ctx context.Context, arg CreateGroupParams) (ChatGroup, error)
 	CreateMember(ctx context.Context, arg CreateMemberParams) (GroupMember, error)
 	CreateOIDCLogin(ctx context.Context, arg CreateOIDCLoginParams) error
 	CreateRefreshToken(ctx context.Context, arg CreateRefreshTokenParams) error
 	CreateUser(ctx context.Context, arg CreateUserParams) (User, error)
+	DeleteExpiredFailedAttempts(ctx context.Context, nowUs int64) (int64, error)
 	DeleteExpiredOIDCLogins(ctx context.Context, now time.Time) (int64, error)
 	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int64, error)
+	DeleteExpiredSignInAddresses(ctx context.Context, now time.Time) (int64, error)
 	DeleteGroup(ctx context.Context, id uuid.UUID) (int64, error)
 	DeleteIdleRateLimits(ctx context.Context, nowUs int64) (int64, error)
+	ForgetSignInAddresses(ctx context.Context, userID uuid.UUID) error
+	GetFailedAttempts(ctx context.Context, key string) (GetFailedAttemptsRow, error)
 	GetGroup(ctx context.Context, id uuid.UUID) (ChatGroup, error)
 	GetMember(ctx context.Context, id uuid.UUID) (GroupMember, error)
 	GetMemberByUser(ctx context.Context, arg GetMemberByUserParams) (GroupMember, error)
@@ -43,16 +52,24 @@ type Querier interface {
 	// which makes the insert markedly cheaper. A batch with any stored message fails with a
 	// unique violation and is retried with InsertMessages.
 	InsertNewMessages(ctx context.Context, arg InsertNewMessagesParams) (int64, error)
-	LinkUserOIDC(ctx context.Context, arg LinkUserOIDCParams) error
 	ListGroupsByOwner(ctx context.Context, ownerID uuid.UUID) ([]ChatGroup, error)
 	ListMembers(ctx context.Context, groupID uuid.UUID) ([]GroupMember, error)
 	// Oldest first, strictly newer than the cursor.
 	ListMessagesAfter(ctx context.Context, arg ListMessagesAfterParams) ([]Message, error)
 	// Newest first, strictly older than the cursor (use the max UUID for "latest").
 	ListMessagesBefore(ctx context.Context, arg ListMessagesBeforeParams) ([]Message, error)
+	// Serializes group creation per owner, so counting the owner's groups and inserting one
+	// cannot race; NO KEY UPDATE leaves foreign-key checks on the row unblocked.
+	LockGroupOwner(ctx context.Context, id uuid.UUID) (uuid.UUID, error)
 	// Marks a token as used exactly once; zero rows means someone else rotated it first.
 	MarkRefreshTokenRotated(ctx context.Context, id uuid.UUID) (int64, error)
+	// Counts one failure for key at now_us. A key quiet until its row expired starts over at
+	// one; the row then lives until expires_us.
+	RecordFailedAttempt(ctx context.Context, arg RecordFailedAttemptParams) (int32, error)
+	RememberSignInAddress(ctx context.Context, arg RememberSignInAddressParams) error
 	RevokeRefreshTokenFamily(ctx context.Context, familyID uuid.UUID) error
+	RevokeUserRefreshTokens(ctx context.Context, userID uuid.UUID) error
+	SignInAddressKnown(ctx context.Context, arg SignInAddressKnownParams) (bool, error)
 	// Consumes a pending sign-in: a state can be redeemed once.
 	TakeOIDCLogin(ctx context.Context, stateHash []byte) (OidcLogin, error)
 	// GCRA in one statement: admits the request (and returns the new arrival time) when the

@@ -13,16 +13,17 @@ import (
 )
 
 const createRefreshToken = `-- name: CreateRefreshToken :exec
-INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, family_expires_at)
+VALUES ($1, $2, $3, $4, $5, $6)
 `
 
 type CreateRefreshTokenParams struct {
-	ID        uuid.UUID
-	UserID    uuid.UUID
-	FamilyID  uuid.UUID
-	TokenHash []byte
-	ExpiresAt time.Time
+	ID              uuid.UUID
+	UserID          uuid.UUID
+	FamilyID        uuid.UUID
+	TokenHash       []byte
+	ExpiresAt       time.Time
+	FamilyExpiresAt time.Time
 }
 
 func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshTokenParams) error {
@@ -32,6 +33,7 @@ func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshToken
 		arg.FamilyID,
 		arg.TokenHash,
 		arg.ExpiresAt,
+		arg.FamilyExpiresAt,
 	)
 	return err
 }
@@ -49,7 +51,7 @@ func (q *Queries) DeleteExpiredRefreshTokens(ctx context.Context, before time.Ti
 }
 
 const getRefreshTokenByHash = `-- name: GetRefreshTokenByHash :one
-SELECT id, user_id, family_id, token_hash, expires_at, created_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1
+SELECT id, user_id, family_id, token_hash, expires_at, created_at, rotated_at, revoked_at, family_expires_at FROM refresh_tokens WHERE token_hash = $1
 `
 
 func (q *Queries) GetRefreshTokenByHash(ctx context.Context, tokenHash []byte) (RefreshToken, error) {
@@ -64,6 +66,7 @@ func (q *Queries) GetRefreshTokenByHash(ctx context.Context, tokenHash []byte) (
 		&i.CreatedAt,
 		&i.RotatedAt,
 		&i.RevokedAt,
+		&i.FamilyExpiresAt,
 	)
 	return i, err
 }
@@ -89,5 +92,15 @@ WHERE family_id = $1 AND revoked_at IS NULL
 
 func (q *Queries) RevokeRefreshTokenFamily(ctx context.Context, familyID uuid.UUID) error {
 	_, err := q.db.Exec(ctx, revokeRefreshTokenFamily, familyID)
+	return err
+}
+
+const revokeUserRefreshTokens = `-- name: RevokeUserRefreshTokens :exec
+UPDATE refresh_tokens SET revoked_at = now()
+WHERE user_id = $1 AND revoked_at IS NULL
+`
+
+func (q *Queries) RevokeUserRefreshTokens(ctx context.Context, userID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, revokeUserRefreshTokens, userID)
 	return err
 }

@@ -11,6 +11,35 @@ import (
 	"github.com/google/uuid"
 )
 
+const claimUserForOIDC = `-- name: ClaimUserForOIDC :one
+UPDATE users SET oidc_issuer = $1, oidc_subject = $2, password_hash = NULL
+WHERE id = $3 AND oidc_issuer IS NULL
+RETURNING id, email, name, password_hash, oidc_issuer, oidc_subject, created_at
+`
+
+type ClaimUserForOIDCParams struct {
+	OidcIssuer  *string
+	OidcSubject *string
+	ID          uuid.UUID
+}
+
+// Links an external identity to an account that has none and removes its password, in
+// one step; no row means the account is gone or already linked.
+func (q *Queries) ClaimUserForOIDC(ctx context.Context, arg ClaimUserForOIDCParams) (User, error) {
+	row := q.db.QueryRow(ctx, claimUserForOIDC, arg.OidcIssuer, arg.OidcSubject, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.PasswordHash,
+		&i.OidcIssuer,
+		&i.OidcSubject,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (id, email, name, password_hash, oidc_issuer, oidc_subject)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -108,19 +137,4 @@ func (q *Queries) GetUserByOIDC(ctx context.Context, arg GetUserByOIDCParams) (U
 		&i.CreatedAt,
 	)
 	return i, err
-}
-
-const linkUserOIDC = `-- name: LinkUserOIDC :exec
-UPDATE users SET oidc_issuer = $1, oidc_subject = $2 WHERE id = $3
-`
-
-type LinkUserOIDCParams struct {
-	OidcIssuer  *string
-	OidcSubject *string
-	ID          uuid.UUID
-}
-
-func (q *Queries) LinkUserOIDC(ctx context.Context, arg LinkUserOIDCParams) error {
-	_, err := q.db.Exec(ctx, linkUserOIDC, arg.OidcIssuer, arg.OidcSubject, arg.ID)
-	return err
 }

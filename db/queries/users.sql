@@ -12,5 +12,9 @@ SELECT * FROM users WHERE email = @email;
 -- name: GetUserByOIDC :one
 SELECT * FROM users WHERE oidc_issuer = @oidc_issuer AND oidc_subject = @oidc_subject;
 
--- name: LinkUserOIDC :exec
-UPDATE users SET oidc_issuer = @oidc_issuer, oidc_subject = @oidc_subject WHERE id = @id;
+-- name: ClaimUserForOIDC :one
+-- Links an external identity to an account that has none and removes its password, in
+-- one step; no row means the account is gone or already linked.
+UPDATE users SET oidc_issuer = @oidc_issuer, oidc_subject = @oidc_subject, password_hash = NULL
+WHERE id = @id AND oidc_issuer IS NULL
+RETURNING *;

@@ -47,6 +47,8 @@ type (
 	Session = gatewayapi.Session
 	// Group is a chat group as the gateway returns it.
 	Group = gatewayapi.Group
+	// GroupChange is a change of a group's title or passcode.
+	GroupChange = gatewayapi.GroupChange
 	// Membership is the answer to joining a group: a member token for the realtime service.
 	Membership = gatewayapi.Membership
 	// StoredMessage is a message from the history endpoint.
@@ -55,11 +57,15 @@ type (
 	HistoryPage = gatewayapi.HistoryPage
 )
 
-// Register creates an account and signs it in.
+// Register creates an account and signs it in. The gateway answers a registration the
+// same whether or not the email is taken, so a taken email shows up as the sign-in's
+// 401.
 func (a *API) Register(ctx context.Context, email, password, name string) (Session, error) {
-	var s Session
-	err := a.do(ctx, http.MethodPost, "/api/auth/register", "", gatewayapi.Credentials{Email: email, Password: password, Name: name}, &s)
-	return s, err
+	var accepted gatewayapi.RegistrationAccepted
+	if err := a.do(ctx, http.MethodPost, "/api/auth/register", "", gatewayapi.Credentials{Email: email, Password: password, Name: name}, &accepted); err != nil {
+		return Session{}, err
+	}
+	return a.Login(ctx, email, password)
 }
 
 // Login signs an account in.
@@ -73,6 +79,14 @@ func (a *API) Login(ctx context.Context, email, password string) (Session, error
 func (a *API) CreateGroup(ctx context.Context, accessToken, title, passcode string) (Group, error) {
 	var g Group
 	err := a.do(ctx, http.MethodPost, "/api/chat-group", accessToken, gatewayapi.NewGroup{Title: title, Passcode: passcode}, &g)
+	return g, err
+}
+
+// UpdateGroup changes a group's title or passcode (nil fields stay as they are); only its
+// owner may.
+func (a *API) UpdateGroup(ctx context.Context, accessToken, groupID string, change GroupChange) (Group, error) {
+	var g Group
+	err := a.do(ctx, http.MethodPut, "/api/chat-group/"+url.PathEscape(groupID), accessToken, change, &g)
 	return g, err
 }
 

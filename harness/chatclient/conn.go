@@ -127,6 +127,9 @@ type FrameError struct {
 	Code string
 	// Detail is the error frame's text for humans.
 	Detail string
+	// RetryAfter is how long the server said to wait before resending (rate_limited
+	// errors; 0 when it did not say).
+	RetryAfter time.Duration
 }
 
 func (e *FrameError) Error() string { return "realtime: " + e.Code + ": " + e.Detail }
@@ -155,7 +158,7 @@ func (c *Conn) request(ctx context.Context, frame wire.ClientFrame) (Frame, erro
 			return Frame{}, ErrClosed
 		}
 		if f.Type == wire.TypeError {
-			return f, &FrameError{Code: f.Code, Detail: f.Detail}
+			return f, &FrameError{Code: f.Code, Detail: f.Detail, RetryAfter: time.Duration(f.RetryAfterMs) * time.Millisecond}
 		}
 		return f, nil
 	case <-ctx.Done():
@@ -198,8 +201,9 @@ func (c *Conn) Leave(ctx context.Context, groupID string) (Frame, error) {
 }
 
 // Send posts a message and waits for its ack.
-// A send the server drops as rate_limited is resent after a pause, which is safe because the
-// client_msg_id makes a resend of an accepted message a no-op.
+// A send the server drops as rate_limited is resent after the wait the server names (or a
+// growing pause when it names none), which is safe because the client_msg_id makes a resend
+// of an accepted message a no-op.
 func (c *Conn) Send(ctx context.Context, groupID, clientMsgID, body string) (Frame, error) {
 	pause := 50 * time.Millisecond
 	for {
@@ -208,8 +212,12 @@ func (c *Conn) Send(ctx context.Context, groupID, clientMsgID, body string) (Fra
 		if !errors.As(err, &fe) || fe.Code != wire.CodeRateLimited {
 			return f, err
 		}
+		wait := pause
+		if fe.RetryAfter > 0 {
+			wait = fe.RetryAfter
+		}
 		select {
-		case <-time.After(pause):
+		case <-time.After(wait):
 		case <-ctx.Done():
 			return f, err
 		}

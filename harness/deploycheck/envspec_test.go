@@ -140,20 +140,42 @@ func checkValue(v EnvVar, value string) error {
 }
 
 // Serves reports whether the service is a long-running server (it has a listen address,
-// <PREFIX>_ADDR) rather than a tool such as the load generator, which is run on demand and
-// so needs an image but no Deployment or compose service.
+// <PREFIX>_OPS_ADDR, and most also a public <PREFIX>_ADDR) rather than a tool such as the
+// load generator, which is run on demand and so needs an image but no Deployment or
+// compose service.
 func (s EnvSpec) Serves() bool {
-	_, ok := s.Vars[s.Prefix+"_ADDR"]
+	return s.HasPublicListener() || s.hasVar(s.Prefix+"_OPS_ADDR")
+}
+
+// HasPublicListener reports whether the service serves clients (<PREFIX>_ADDR); the
+// persister serves only its ops endpoints.
+func (s EnvSpec) HasPublicListener() bool { return s.hasVar(s.Prefix + "_ADDR") }
+
+func (s EnvSpec) hasVar(name string) bool {
+	_, ok := s.Vars[name]
 	return ok
 }
 
-// ListenPort returns the port of the service's listen address: the Addr variable's
+// ListenPort returns the port of the service's public listen address: the Addr variable's
 // effective value given env (":8080" → 8080).
 func (s EnvSpec) ListenPort(env map[string]string) (int, error) {
-	addr := s.Effective(env, s.Prefix+"_ADDR")
+	return s.port(env, s.Prefix+"_ADDR")
+}
+
+// OpsPort returns the port of the service's ops listen address (/healthz, /readyz,
+// /metrics): the OpsAddr variable's effective value given env.
+func (s EnvSpec) OpsPort(env map[string]string) (int, error) {
+	return s.port(env, s.Prefix+"_OPS_ADDR")
+}
+
+func (s EnvSpec) port(env map[string]string, name string) (int, error) {
+	if !s.hasVar(name) {
+		return 0, fmt.Errorf("%s reads no %s", s.Service, name)
+	}
+	addr := s.Effective(env, name)
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return 0, fmt.Errorf("%s_ADDR %q: %w", s.Prefix, addr, err)
+		return 0, fmt.Errorf("%s %q: %w", name, addr, err)
 	}
 	return strconv.Atoi(port)
 }

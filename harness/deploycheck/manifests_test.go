@@ -1,6 +1,7 @@
 package deploycheck
 
 import (
+	"bytes"
 	"net"
 	"net/url"
 	"path"
@@ -13,6 +14,8 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/quickchat-go/quickchat/pkg/token"
 )
 
 // writableRootAllowed lists containers that may keep a writable root file system, with the
@@ -286,12 +289,21 @@ func TestQuickChatContainersMatchTheirConfigStructs(t *testing.T) {
 				t.Errorf("%s passes args %q to the %s server", where, qc.c.Args, qc.service)
 			}
 			servers[qc.service]++
-			port, err := spec.ListenPort(qc.env)
+			if spec.HasPublicListener() {
+				port, err := spec.ListenPort(qc.env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if containerPort(qc.c, intstr.FromString("http")) != int32(port) {
+					t.Errorf("%s: container port http is not %d, where %s listens", where, port, qc.service)
+				}
+			}
+			opsPort, err := spec.OpsPort(qc.env)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if containerPort(qc.c, intstr.FromString("http")) != int32(port) {
-				t.Errorf("%s: container port http is not %d, where %s listens", where, port, qc.service)
+			if containerPort(qc.c, intstr.FromString("ops")) != int32(opsPort) {
+				t.Errorf("%s: container port ops is not %d, where %s serves its ops endpoints", where, opsPort, qc.service)
 			}
 			grace, err := time.ParseDuration(spec.Effective(qc.env, spec.Prefix+"_SHUTDOWN_GRACE"))
 			if err != nil {
@@ -584,8 +596,9 @@ func checkPublicURL(t testing.TB, m *manifests, publicURL, origins string) {
 	}
 }
 
-// checkSigningKeys finds the Secret mounted at the gateway's key file. Dev must hold a
-// usable example key; prod must hold no key at all, so a real one comes from the operator.
+// checkSigningKeys finds the Secret mounted at the gateway's key file. Dev must hold the
+// key the operator generated (render puts a fresh one where it goes), never one of the
+// repository; prod must hold no key at all, so a real one comes from the secret manager.
 func checkSigningKeys(t testing.TB, m *manifests, keyFile string) {
 	t.Helper()
 	d := m.deployments["gateway"]
@@ -611,7 +624,7 @@ func checkSigningKeys(t testing.TB, m *manifests, keyFile string) {
 	if !found {
 		t.Fatalf("GATEWAY_SIGNING_KEY_FILE %q is not in a mounted Secret", keyFile)
 	}
-	_, err := parseSigningKeys(data)
+	keys, err := parseSigningKeys(data)
 	switch m.overlay {
 	case "prod":
 		if err == nil {
@@ -620,6 +633,14 @@ func checkSigningKeys(t testing.TB, m *manifests, keyFile string) {
 	default:
 		if err != nil {
 			t.Errorf("signing key file: %v", err)
+		}
+		for _, k := range keys {
+			if where, published := token.Published(&k.PublicKey); published {
+				t.Errorf("the %s overlay signs with a key committed to the repository (%s)", m.overlay, where)
+			}
+		}
+		if !bytes.Equal(data, devSigningKey(t)) {
+			t.Errorf("the %s overlay's signing key is not the one generated into %s", m.overlay, devKeyFile)
 		}
 	}
 }

@@ -93,12 +93,14 @@ func flowsFrom(m *manifests) (allowed, egressOnly, ingressOnly []string) {
 }
 
 func TestNetworkPoliciesAllowOnlyTheFlowsTheDesignNeeds(t *testing.T) {
+	// Public ports (8080, 8081) take the ingress controller; ops ports (8090, 8091, 8092)
+	// take Prometheus, and nothing takes both.
 	appFlows := []string{
 		"ingress-nginx -> gateway:8080/TCP",
 		"ingress-nginx -> realtime:8081/TCP",
-		"prometheus -> gateway:8080/TCP",
-		"prometheus -> realtime:8081/TCP",
-		"prometheus -> persister:8082/TCP",
+		"prometheus -> gateway:8090/TCP",
+		"prometheus -> realtime:8091/TCP",
+		"prometheus -> persister:8092/TCP",
 		"realtime -> gateway:8080/TCP",
 	}
 	dnsFlows := func(pods ...string) []string {

@@ -14,7 +14,6 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
@@ -60,11 +59,12 @@ func (m *manifests) workloads() []workload {
 
 // render builds the overlay with kustomize's Go API, as `kubectl apply -k` would, and
 // decodes every object strictly: a field the Kubernetes types do not have fails the test,
-// and so does a kind this repo does not expect.
+// and so does a kind this repo does not expect. It builds from a copy of k8s/ with the
+// signing key an operator generates before applying the dev overlay (k8sWithDevKey).
 func render(t testing.TB, overlay string) *manifests {
 	t.Helper()
 	dir := filepath.Join(repoRoot(t), "k8s", "overlays", overlay)
-	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
+	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(k8sWithDevKey(t), dir)
 	if err != nil {
 		t.Fatalf("kustomize build %s: %v", overlay, err)
 	}

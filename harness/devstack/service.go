@@ -22,8 +22,11 @@ type ServiceConfig struct {
 	Env []string
 	// Dir holds the process log (Dir/<Name>.log).
 	Dir string
-	// ReadyURL is polled until it answers 200 (the service's /readyz).
+	// ReadyURL is polled until it answers 200 (the service's /readyz on its ops address).
 	ReadyURL string
+	// OpsURL is the base URL of the service's ops listener (/healthz, /readyz, /metrics),
+	// e.g. http://127.0.0.1:8090; empty when not known.
+	OpsURL string
 	// StopTimeout bounds a graceful stop (SIGTERM) before SIGKILL; default 30s.
 	StopTimeout time.Duration
 }
@@ -137,6 +140,10 @@ func (s *Service) Pid() int {
 
 // Name returns the configured name.
 func (s *Service) Name() string { return s.cfg.Name }
+
+// OpsURL is the base URL of the service's ops listener, where /healthz, /readyz and
+// /metrics are (the public port answers 404 for them).
+func (s *Service) OpsURL() string { return s.cfg.OpsURL }
 
 // LogPath is the file the process writes its output to.
 func (s *Service) LogPath() string { return filepath.Join(s.cfg.Dir, s.cfg.Name+".log") }

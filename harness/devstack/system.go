@@ -147,11 +147,13 @@ func StartSystem(ctx context.Context, cfg SystemConfig) (sys *System, err error)
 	logDir := filepath.Join(cfg.Dir, "logs")
 
 	sys.GatewayURL = fmt.Sprintf("http://127.0.0.1:%d", ports.gateway)
+	opsURL := func(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port) }
 	for _, p := range ports.realtime {
 		sys.RealtimeURLs = append(sys.RealtimeURLs, fmt.Sprintf("ws://127.0.0.1:%d/ws", p))
 	}
 	gwEnv := append([]string{
 		fmt.Sprintf("GATEWAY_ADDR=127.0.0.1:%d", ports.gateway),
+		fmt.Sprintf("GATEWAY_OPS_ADDR=127.0.0.1:%d", ports.gatewayOps),
 		"GATEWAY_DATABASE_URL=" + sys.DatabaseURL,
 		"GATEWAY_MIGRATE_ON_START=true",
 		"GATEWAY_SIGNING_KEY_FILE=" + keyFile,
@@ -160,7 +162,7 @@ func StartSystem(ctx context.Context, cfg SystemConfig) (sys *System, err error)
 	}, cfg.Env...)
 	if sys.Gateway, err = StartService(ctx, ServiceConfig{
 		Name: "gateway", Binary: cfg.Binaries["gateway"], Env: gwEnv, Dir: logDir,
-		ReadyURL: sys.GatewayURL + "/readyz",
+		ReadyURL: opsURL(ports.gatewayOps) + "/readyz", OpsURL: opsURL(ports.gatewayOps),
 	}); err != nil {
 		return sys, err
 	}
@@ -184,9 +186,10 @@ func StartSystem(ctx context.Context, cfg SystemConfig) (sys *System, err error)
 		wg.Add(1)
 		go start(ServiceConfig{
 			Name: fmt.Sprintf("realtime-%d", i+1), Binary: cfg.Binaries["realtime"], Dir: logDir,
-			ReadyURL: fmt.Sprintf("http://127.0.0.1:%d/readyz", port),
+			ReadyURL: opsURL(ports.realtimeOps[i]) + "/readyz", OpsURL: opsURL(ports.realtimeOps[i]),
 			Env: append([]string{
 				fmt.Sprintf("REALTIME_ADDR=127.0.0.1:%d", port),
+				fmt.Sprintf("REALTIME_OPS_ADDR=127.0.0.1:%d", ports.realtimeOps[i]),
 				fmt.Sprintf("REALTIME_INSTANCE_ID=realtime-%d", i+1),
 				"REALTIME_JWKS_URL=" + sys.GatewayURL + "/.well-known/jwks.json",
 				"REALTIME_REDIS_ADDRS=" + redis,
@@ -200,9 +203,9 @@ func StartSystem(ctx context.Context, cfg SystemConfig) (sys *System, err error)
 		wg.Add(1)
 		go start(ServiceConfig{
 			Name: fmt.Sprintf("persister-%d", i+1), Binary: cfg.Binaries["persister"], Dir: logDir,
-			ReadyURL: fmt.Sprintf("http://127.0.0.1:%d/readyz", port),
+			ReadyURL: opsURL(port) + "/readyz", OpsURL: opsURL(port),
 			Env: append([]string{
-				fmt.Sprintf("PERSISTER_ADDR=127.0.0.1:%d", port),
+				fmt.Sprintf("PERSISTER_OPS_ADDR=127.0.0.1:%d", port),
 				"PERSISTER_DATABASE_URL=" + sys.DatabaseURL,
 				"PERSISTER_KAFKA_BROKERS=" + kafka,
 				"PERSISTER_KAFKA_TOPIC=" + cfg.Topic,
@@ -217,10 +220,12 @@ func StartSystem(ctx context.Context, cfg SystemConfig) (sys *System, err error)
 	return sys, nil
 }
 
+// systemPorts are the services' listen ports; every service has an ops port of its own
+// besides its public one (the persister has only the ops one).
 type systemPorts struct {
-	gateway   int
-	realtime  []int
-	persister []int
+	gateway, gatewayOps   int
+	realtime, realtimeOps []int
+	persister             []int
 }
 
 func pickPorts(cfg SystemConfig) (systemPorts, error) {
@@ -235,12 +240,14 @@ func pickPorts(cfg SystemConfig) (systemPorts, error) {
 		return port
 	}
 	p.gateway = free(cfg.GatewayPort)
+	p.gatewayOps = free(0)
 	for i := 0; i < cfg.Realtimes; i++ {
 		fixed := 0
 		if i < len(cfg.RealtimePorts) {
 			fixed = cfg.RealtimePorts[i]
 		}
 		p.realtime = append(p.realtime, free(fixed))
+		p.realtimeOps = append(p.realtimeOps, free(0))
 	}
 	for i := 0; i < cfg.Persisters; i++ {
 		p.persister = append(p.persister, free(0))

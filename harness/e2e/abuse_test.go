@@ -395,8 +395,8 @@ func TestAbuseOfTheRunningSystem(t *testing.T) {
 		if joined.Load() != 0 || len(wrong) > 0 || codes["unauthorized"]+codes["forbidden"] != attempts {
 			t.Fatalf("%d bad tokens joined; answers %v; wrong codes %q", joined.Load(), codes, wrong)
 		}
-		for _, u := range w.sys.RealtimeURLs {
-			ready := strings.Replace(strings.Replace(u, "ws://", "http://", 1), "/ws", "/readyz", 1)
+		for _, rt := range w.sys.Realtime {
+			ready := rt.OpsURL() + "/readyz"
 			resp, err := http.Get(ready)
 			if err != nil || resp.StatusCode != http.StatusOK {
 				t.Fatalf("%s after the attack: %v %v", ready, resp, err)

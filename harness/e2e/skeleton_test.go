@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,6 +85,7 @@ func TestMessageTravelsThroughEveryService(t *testing.T) {
 	}
 
 	// The persister stores it; the gateway serves it from PostgreSQL.
+stored:
 	for {
 		page, err := api.History(ctx, g.ID, bob.Token, "", "", 10)
 		if err != nil {
@@ -93,7 +97,7 @@ func TestMessageTravelsThroughEveryService(t *testing.T) {
 			if m := page.Messages[0]; m.ID != ack.ID || m.Body != body || m.SenderName != "Ada" {
 				t.Fatalf("stored message %+v, want id %s body %q", m, ack.ID, body)
 			}
-			return
+			break stored
 		}
 		select {
 		case <-ctx.Done():
@@ -101,4 +105,39 @@ func TestMessageTravelsThroughEveryService(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+
+	// Prometheus scrapes each service on its ops port, and the counters saw the message;
+	// the public ports serve no ops endpoint (issue 13 L7).
+	for _, scrape := range []struct {
+		svc    *devstack.Service
+		series string
+	}{
+		{sys.Gateway, "go_goroutines"},
+		{sys.Realtime[0], `realtime_sends_total{outcome="accepted"} 1`},
+		{sys.Persister[0], "persister_rows_written_total 1"},
+	} {
+		if status, text := httpGet(t, scrape.svc.OpsURL()+"/metrics"); status != http.StatusOK || !strings.Contains(text, scrape.series) {
+			t.Errorf("%s: /metrics on its ops port = %d without %q", scrape.svc.Name(), status, scrape.series)
+		}
+	}
+	for _, public := range []string{sys.GatewayURL, strings.Replace(strings.TrimSuffix(sys.RealtimeURLs[0], "/ws"), "ws://", "http://", 1)} {
+		if status, _ := httpGet(t, public+"/metrics"); status != http.StatusNotFound {
+			t.Errorf("%s/metrics on a public port = %d, want 404", public, status)
+		}
+	}
+}
+
+// httpGet fetches url and returns the status and body.
+func httpGet(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
 }

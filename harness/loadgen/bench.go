@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +37,9 @@ var benchEnv = []string{
 	"GATEWAY_RATE_PASSCODE_PER_GROUP=off",
 	"GATEWAY_RATE_LOGIN_PER_IP=off",
 	"GATEWAY_RATE_LOGIN_PER_ACCOUNT=off",
+	// One owner creates every room of a scenario (up to thousands).
+	"GATEWAY_RATE_GROUP_CREATE_PER_ACCOUNT=off",
+	"GATEWAY_MAX_GROUPS_PER_ACCOUNT=0",
 	"GATEWAY_LOG_LEVEL=warn",
 	"REALTIME_LOG_LEVEL=warn",
 	"REALTIME_PPROF=true",
@@ -99,6 +101,9 @@ func bench(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	t.GatewayURL, t.DatabaseURL = sys.GatewayURL, sys.DatabaseURL
+	for _, rt := range sys.Realtime {
+		t.RealtimeOpsURLs = append(t.RealtimeOpsURLs, rt.OpsURL())
+	}
 	t.Procs = []scenario.Proc{
 		{Name: "realtime-1", Pid: sys.Realtime[0].Pid},
 		{Name: "realtime-2", Pid: sys.Realtime[1].Pid},
@@ -117,7 +122,7 @@ func bench(ctx context.Context, cfg Config) (err error) {
 	t.CollectGarbage = func(ctx context.Context, i int) error {
 		// The heap profile endpoint collects garbage first when asked to (gc=1). Twice:
 		// what sync.Pools hold survives one collection.
-		url := strings.TrimSuffix(strings.Replace(sys.RealtimeURLs[i], "ws://", "http://", 1), "/ws") + "/debug/pprof/heap?gc=1"
+		url := sys.Realtime[i].OpsURL() + "/debug/pprof/heap?gc=1"
 		for range 2 {
 			if err := fetchTo(ctx, url, os.DevNull); err != nil {
 				return err
@@ -126,7 +131,7 @@ func bench(ctx context.Context, cfg Config) (err error) {
 		return nil
 	}
 	if cfg.BenchProfile {
-		t.Profile = profiler(filepath.Join(dir, "profiles"), sys.RealtimeURLs[0], logf)
+		t.Profile = profiler(filepath.Join(dir, "profiles"), sys.Realtime[0].OpsURL(), logf)
 	}
 	// Scenarios 1-5 use one instance: a second one would read every stream too.
 	if err := sys.Realtime[1].Stop(ctx); err != nil {
@@ -237,10 +242,10 @@ func enableCommitTimestamps(ctx context.Context, stack *devstack.Stack) error {
 	return stack.Postgres.Start(ctx)
 }
 
-// profiler returns a Target.Profile that saves realtime profiles from its pprof endpoint
-// (REALTIME_PPROF) into dir as <label>.<kind>.pb.gz.
-func profiler(dir, wsURL string, logf func(string, ...any)) func(context.Context, string, string, time.Duration) {
-	base := strings.TrimSuffix(strings.Replace(wsURL, "ws://", "http://", 1), "/ws") + "/debug/pprof/"
+// profiler returns a Target.Profile that saves realtime profiles from the pprof endpoint
+// (REALTIME_PPROF) of the ops listener at opsURL into dir as <label>.<kind>.pb.gz.
+func profiler(dir, opsURL string, logf func(string, ...any)) func(context.Context, string, string, time.Duration) {
+	base := opsURL + "/debug/pprof/"
 	return func(ctx context.Context, label, kind string, d time.Duration) {
 		url := base + kind
 		if kind == "cpu" {

@@ -18,6 +18,10 @@ type Config struct {
 	// RealtimeURLs are the realtime WebSocket URLs connections are spread over (run mode;
 	// required there), e.g. ws://realtime:8081/ws.
 	RealtimeURLs []string `envconfig:"REALTIME_URLS"`
+	// RealtimeOpsURLs are the base URLs of the same instances' ops listeners, in the same
+	// order, e.g. http://127.0.0.1:8091 (run mode, optional): the idle scenario reads Go's
+	// heap and stack figures from the first one's /metrics, and skips them without it.
+	RealtimeOpsURLs []string `envconfig:"REALTIME_OPS_URLS"`
 	// DatabaseURL, when set, lets the run measure how messages reach PostgreSQL (count and,
 	// with track_commit_timestamp on, storage lag).
 	DatabaseURL string `envconfig:"DATABASE_URL"`

@@ -26,6 +26,7 @@ func run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	t.GatewayURL, t.RealtimeURLs, t.DatabaseURL = cfg.GatewayURL, cfg.RealtimeURLs, cfg.DatabaseURL
+	t.RealtimeOpsURLs = cfg.RealtimeOpsURLs
 	names := make([]string, 0, len(cfg.Pids))
 	for name := range cfg.Pids {
 		names = append(names, name)

@@ -16,8 +16,16 @@ type User struct {
 	CreatedAt Time   `json:"created_at"`
 }
 
-// Session is the answer to register, login and refresh: a signed-in account with its
-// tokens.
+// RegistrationAccepted is the answer to POST /api/auth/register, the same whether the
+// email was free (the account now exists) or taken (nothing changed), so registering
+// reveals nothing about other people's accounts. Clients sign in next.
+type RegistrationAccepted struct {
+	Message string `json:"message"`
+}
+
+// Session is the answer to login and refresh: a signed-in account with its access token.
+// The refresh token never appears in a body: it travels only in the HttpOnly qc_refresh
+// cookie, out of reach of scripts.
 type Session struct {
 	User User `json:"user"`
 	// AccessToken is a JWT for the Authorization header, valid for ExpiresIn seconds.
@@ -25,13 +33,7 @@ type Session struct {
 	// TokenType is always "Bearer".
 	TokenType string `json:"token_type"`
 	ExpiresIn int    `json:"expires_in"`
-	// RefreshToken is empty when the refresh token travels in the HttpOnly cookie instead.
-	RefreshToken     string `json:"refresh_token,omitempty"`
-	RefreshExpiresAt Time   `json:"refresh_expires_at"`
-}
-
-// RefreshRequest is the body of POST /api/auth/refresh and POST /api/auth/logout. The body
-// may be left out when the refresh token is in the cookie.
-type RefreshRequest struct {
-	RefreshToken string `json:"refresh_token"`
+	// RefreshExpiresAt is when the refresh cookie expires: after the refresh token's
+	// lifetime unused, and never after the session's absolute end.
+	RefreshExpiresAt Time `json:"refresh_expires_at"`
 }

@@ -18,7 +18,7 @@ type Check struct {
 	Func func(ctx context.Context) error
 }
 
-// Health serves /healthz, /readyz and /metrics.
+// Health answers /healthz, /readyz and /metrics; a Server mounts it on the ops address.
 type Health struct {
 	checks   []Check
 	draining atomic.Bool
@@ -38,8 +38,8 @@ func NewHealth(gatherer prometheus.Gatherer, checks ...Check) *Health {
 // balancers stop sending new work while in-flight work finishes.
 func (h *Health) SetDraining() { h.draining.Store(true) }
 
-// Register mounts the endpoints on r.
-func (h *Health) Register(r chi.Router) {
+// register mounts the endpoints on r, which only the ops listener serves.
+func (h *Health) register(r chi.Router) {
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -47,6 +47,9 @@ func (h *Health) Register(r chi.Router) {
 	r.Handle("/metrics", promhttp.HandlerFor(h.gatherer, promhttp.HandlerOpts{}))
 }
 
+// ready runs every check. The reply names each failing check with its error text: that
+// is operator detail (a host name, a user name, a TLS complaint), fit for the ops address
+// only, which no Ingress or proxy routes.
 func (h *Health) ready(w http.ResponseWriter, r *http.Request) {
 	if h.draining.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining"})

@@ -20,13 +20,32 @@ func (s *Store) CreateGroup(ctx context.Context, g Group) (Group, error) {
 	return Group(row), nil
 }
 
+// ErrTooManyGroups is the error of CreateGroupWithOwner when the owner already owns the
+// most groups allowed.
+var ErrTooManyGroups = apperr.New(apperr.Conflict, "the account owns the most groups allowed")
+
 // CreateGroupWithOwner stores a new group and makes its owner its first member, in one
-// transaction, so an owner can always get a member token for the groups it created.
-func (s *Store) CreateGroupWithOwner(ctx context.Context, g Group, owner Member) (Group, Member, error) {
+// transaction, so an owner can always get a member token for the groups it created. When
+// maxOwned is positive and the owner already owns that many groups, nothing is stored and
+// the error is ErrTooManyGroups; concurrent creations by one owner are serialized, so the
+// cap holds exactly.
+func (s *Store) CreateGroupWithOwner(ctx context.Context, g Group, owner Member, maxOwned int) (Group, Member, error) {
 	var gr dbgen.ChatGroup
 	var mr dbgen.GroupMember
 	err := s.inTx(ctx, func(q *dbgen.Queries) error {
 		var err error
+		if maxOwned > 0 {
+			if _, err := q.LockGroupOwner(ctx, g.OwnerID); err != nil {
+				return translate(err, "group owner")
+			}
+			n, err := q.CountGroupsByOwner(ctx, g.OwnerID)
+			if err != nil {
+				return translate(err, "groups")
+			}
+			if n >= int64(maxOwned) {
+				return ErrTooManyGroups
+			}
+		}
 		gr, err = q.CreateGroup(ctx, dbgen.CreateGroupParams{
 			ID: g.ID, OwnerID: g.OwnerID, Title: g.Title, PasscodeHash: g.PasscodeHash,
 		})

@@ -40,7 +40,7 @@ func TestGroups(t *testing.T) {
 		owner := newUser(t, st)
 		g := store.Group{ID: uuid.New(), OwnerID: owner.ID, Title: "room", PasscodeHash: "pass"}
 
-		gotGroup, gotMember, err := st.CreateGroupWithOwner(ctx, g, store.Member{ID: uuid.New(), DisplayName: "Ann (owner)"})
+		gotGroup, gotMember, err := st.CreateGroupWithOwner(ctx, g, store.Member{ID: uuid.New(), DisplayName: "Ann (owner)"}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,13 +62,13 @@ func TestGroups(t *testing.T) {
 		ctx := context.Background()
 		owner := newUser(t, st)
 		_, taken, err := st.CreateGroupWithOwner(ctx, store.Group{ID: uuid.New(), OwnerID: owner.ID, Title: "first", PasscodeHash: "x"},
-			store.Member{ID: uuid.New(), DisplayName: "Ann"})
+			store.Member{ID: uuid.New(), DisplayName: "Ann"}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		second := store.Group{ID: uuid.New(), OwnerID: owner.ID, Title: "second", PasscodeHash: "x"}
 
-		_, _, err = st.CreateGroupWithOwner(ctx, second, store.Member{ID: taken.ID, DisplayName: "Ann"})
+		_, _, err = st.CreateGroupWithOwner(ctx, second, store.Member{ID: taken.ID, DisplayName: "Ann"}, 0)
 
 		wantCode(t, "CreateGroupWithOwner with a member id in use", err, apperr.Conflict)
 		_, err = st.Group(ctx, second.ID)
@@ -190,7 +190,7 @@ func TestGroups(t *testing.T) {
 			name: "a group created with an unknown owner is not found",
 			call: func(st *store.Store, _ store.User, _ store.Group) error {
 				_, _, err := st.CreateGroupWithOwner(context.Background(), store.Group{ID: uuid.New(), OwnerID: uuid.New(), Title: "t", PasscodeHash: "x"},
-					store.Member{ID: uuid.New(), DisplayName: "Ann"})
+					store.Member{ID: uuid.New(), DisplayName: "Ann"}, 0)
 				return err
 			},
 			want: apperr.NotFound,
@@ -207,7 +207,7 @@ func TestGroups(t *testing.T) {
 			name: "a group id already in use is a conflict when created with its owner too",
 			call: func(st *store.Store, owner store.User, existing store.Group) error {
 				_, _, err := st.CreateGroupWithOwner(context.Background(), store.Group{ID: existing.ID, OwnerID: owner.ID, Title: "t", PasscodeHash: "x"},
-					store.Member{ID: uuid.New(), DisplayName: "Ann"})
+					store.Member{ID: uuid.New(), DisplayName: "Ann"}, 0)
 				return err
 			},
 			want: apperr.Conflict,

@@ -18,7 +18,10 @@ type RefreshToken struct {
 	FamilyID  uuid.UUID
 	Hash      []byte
 	ExpiresAt time.Time
-	CreatedAt time.Time
+	// FamilyExpiresAt is the absolute end of the session the token belongs to, the same
+	// for every token of a family; zero means ExpiresAt.
+	FamilyExpiresAt time.Time
+	CreatedAt       time.Time
 	// RotatedAt is set once the token has been exchanged for its successor.
 	RotatedAt *time.Time
 	// RevokedAt is set when the token's family was revoked (logout or reuse).
@@ -27,10 +30,17 @@ type RefreshToken struct {
 
 // CreateRefreshToken stores a new refresh token.
 func (s *Store) CreateRefreshToken(ctx context.Context, t RefreshToken) error {
-	err := s.q.CreateRefreshToken(ctx, dbgen.CreateRefreshTokenParams{
-		ID: t.ID, UserID: t.UserID, FamilyID: t.FamilyID, TokenHash: t.Hash, ExpiresAt: t.ExpiresAt,
-	})
-	return translate(err, "refresh token")
+	return translate(s.q.CreateRefreshToken(ctx, refreshParams(t)), "refresh token")
+}
+
+func refreshParams(t RefreshToken) dbgen.CreateRefreshTokenParams {
+	family := t.FamilyExpiresAt
+	if family.IsZero() {
+		family = t.ExpiresAt
+	}
+	return dbgen.CreateRefreshTokenParams{
+		ID: t.ID, UserID: t.UserID, FamilyID: t.FamilyID, TokenHash: t.Hash, ExpiresAt: t.ExpiresAt, FamilyExpiresAt: family,
+	}
 }
 
 // RefreshTokenByHash returns the refresh token with the given hash.
@@ -41,7 +51,8 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (RefreshTok
 	}
 	return RefreshToken{
 		ID: row.ID, UserID: row.UserID, FamilyID: row.FamilyID, Hash: row.TokenHash,
-		ExpiresAt: row.ExpiresAt, CreatedAt: row.CreatedAt, RotatedAt: row.RotatedAt, RevokedAt: row.RevokedAt,
+		ExpiresAt: row.ExpiresAt, FamilyExpiresAt: row.FamilyExpiresAt, CreatedAt: row.CreatedAt,
+		RotatedAt: row.RotatedAt, RevokedAt: row.RevokedAt,
 	}, nil
 }
 
@@ -57,9 +68,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old uuid.UUID, next Refr
 		if n == 0 {
 			return apperr.New(apperr.Conflict, "refresh token already used")
 		}
-		return translate(q.CreateRefreshToken(ctx, dbgen.CreateRefreshTokenParams{
-			ID: next.ID, UserID: next.UserID, FamilyID: next.FamilyID, TokenHash: next.Hash, ExpiresAt: next.ExpiresAt,
-		}), "refresh token")
+		return translate(q.CreateRefreshToken(ctx, refreshParams(next)), "refresh token")
 	})
 	return err
 }

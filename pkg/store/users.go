@@ -47,6 +47,30 @@ func (s *Store) UserByOIDC(ctx context.Context, issuer, subject string) (User, e
 	return userFrom(row), nil
 }
 
+// ClaimUserForOIDC links an external identity to the account id, which must have none
+// yet, removes the account's password and revokes its sessions and its remembered
+// sign-in addresses, all in one transaction: from then on only the identity signs in to
+// it. An account that is gone or already linked is apperr.NotFound; an identity linked
+// to another account is apperr.Conflict.
+func (s *Store) ClaimUserForOIDC(ctx context.Context, id uuid.UUID, issuer, subject string) (User, error) {
+	var row dbgen.User
+	err := s.inTx(ctx, func(q *dbgen.Queries) error {
+		var err error
+		row, err = q.ClaimUserForOIDC(ctx, dbgen.ClaimUserForOIDCParams{ID: id, OidcIssuer: &issuer, OidcSubject: &subject})
+		if err != nil {
+			return translate(err, "unlinked account")
+		}
+		if err := q.RevokeUserRefreshTokens(ctx, id); err != nil {
+			return translate(err, "refresh tokens")
+		}
+		return translate(q.ForgetSignInAddresses(ctx, id), "sign-in addresses")
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return userFrom(row), nil
+}
+
 func userFrom(r dbgen.User) User {
 	return User{
 		ID: r.ID, Email: r.Email, Name: r.Name, PasswordHash: deref(r.PasswordHash),

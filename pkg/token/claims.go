@@ -17,6 +17,38 @@ const (
 // Issuer is the "iss" claim of every token the gateway signs.
 const Issuer = "quickchat-gateway"
 
+// The "aud" claim of each kind of token. Every token carries exactly the audience of its
+// kind, and every verifier is told which kinds it accepts, so a token of one kind can never
+// pass as the other even where all other claims line up.
+const (
+	// AudienceAccess is the audience of access tokens: the gateway's account routes.
+	AudienceAccess = "quickchat:access"
+	// AudienceMember is the audience of member tokens: joining a room, and the gateway's
+	// member routes.
+	AudienceMember = "quickchat:member"
+)
+
+// Audience returns the "aud" claim of tokens of kind k, or "" for an unknown kind.
+func (k Kind) Audience() string {
+	switch k {
+	case KindAccess:
+		return AudienceAccess
+	case KindMember:
+		return AudienceMember
+	}
+	return ""
+}
+
+// kindOfAudience returns the kind whose audience is aud.
+func kindOfAudience(aud string) (Kind, bool) {
+	for _, k := range []Kind{KindAccess, KindMember} {
+		if k.Audience() == aud {
+			return k, true
+		}
+	}
+	return "", false
+}
+
 // Claims is what a verified token tells its reader.
 type Claims struct {
 	// Subject is the user id (access tokens) or member id (member tokens).

@@ -7,5 +7,11 @@
 //
 // Two kinds of token exist: an access token proves an account (subject = user id), and a
 // member token proves membership of exactly one group (subject = member id), which is what
-// the realtime service requires before a socket may join a room.
+// the realtime service requires before a socket may join a room. Each kind has its own
+// audience ("aud": quickchat:access, quickchat:member) and every verifier is built with the
+// kinds it accepts, so one kind never passes for the other; tokens without an audience are
+// refused.
+//
+// Published lists the keys committed to this repository (by Fingerprint): public, so the
+// gateway refuses to sign with them.
 package token

@@ -59,11 +59,11 @@ func FuzzVerify(f *testing.F) {
 	f.Cleanup(jwks.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	f.Cleanup(cancel)
-	remote, err := NewRemoteVerifier(ctx, RemoteVerifierConfig{URL: jwks.URL, MinRefresh: time.Hour})
+	remote, err := NewRemoteVerifier(ctx, RemoteVerifierConfig{URL: jwks.URL, Accept: []Kind{KindAccess, KindMember}, MinRefresh: time.Hour})
 	if err != nil {
 		f.Fatal(err)
 	}
-	static := NewStaticVerifier(signer.PublicKeys())
+	static := NewStaticVerifier(signer.PublicKeys(), KindAccess, KindMember)
 
 	f.Fuzz(func(t *testing.T, raw string) {
 		got, err := static.Verify(ctx, raw)

@@ -125,12 +125,16 @@ func (s *Signer) SignAt(c Claims, now time.Time, ttl time.Duration) (string, err
 	if c.Subject == "" || c.Kind == "" || ttl <= 0 {
 		return "", errors.New("token: subject, kind and a positive ttl are required")
 	}
+	if c.Kind.Audience() == "" {
+		return "", fmt.Errorf("token: unknown kind %q", c.Kind)
+	}
 	if c.Kind == KindMember && c.GroupID == "" {
 		return "", errors.New("token: member tokens need a group id")
 	}
 	b := jwt.NewBuilder().
 		Issuer(Issuer).
 		Subject(c.Subject).
+		Audience([]string{c.Kind.Audience()}).
 		IssuedAt(now).
 		NotBefore(now.Add(-5*time.Second)).
 		Expiration(now.Add(ttl)).

@@ -30,7 +30,7 @@ func newSigner(t testing.TB, keys ...*ecdsa.PrivateKey) *Signer {
 func TestStaticVerifier(t *testing.T) {
 	signer := newSigner(t, newKey(t))
 	other := newSigner(t, newKey(t))
-	v := NewStaticVerifier(signer.PublicKeys())
+	v := NewStaticVerifier(signer.PublicKeys(), KindAccess, KindMember)
 	member := Claims{Subject: "m1", Kind: KindMember, GroupID: "g1", Name: "Ada"}
 
 	good, err := signer.Sign(member, time.Minute)
@@ -43,7 +43,7 @@ func TestStaticVerifier(t *testing.T) {
 	}
 	past := newSigner(t, newKey(t))
 	past.now = func() time.Time { return time.Now().Add(-time.Hour) }
-	vPast := NewStaticVerifier(past.PublicKeys())
+	vPast := NewStaticVerifier(past.PublicKeys(), KindAccess, KindMember)
 	expired, err := past.Sign(member, time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestPEMRoundTrip(t *testing.T) {
 
 func TestSignAtBacksTheClock(t *testing.T) {
 	s := newSigner(t, newKey(t))
-	v := NewStaticVerifier(s.PublicKeys())
+	v := NewStaticVerifier(s.PublicKeys(), KindAccess, KindMember)
 	claims := Claims{Subject: "u1", Kind: KindAccess}
 	old, err := s.SignAt(claims, time.Now().Add(-time.Hour), 15*time.Minute)
 	if err != nil {

@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -11,7 +12,8 @@ import (
 )
 
 // Verifier checks a token's signature and validity and returns its claims. Failures are
-// apperr.Unauthorized.
+// apperr.Unauthorized, except that a valid token of a kind the verifier does not accept is
+// apperr.Forbidden.
 type Verifier interface {
 	Verify(ctx context.Context, raw string) (Claims, error)
 }
@@ -23,18 +25,26 @@ const clockSkew = 30 * time.Second
 
 // StaticVerifier verifies against a fixed set of public keys.
 type StaticVerifier struct {
-	keys jwk.Set
+	keys   jwk.Set
+	accept []Kind
 }
 
-// NewStaticVerifier returns a verifier that trusts exactly keys.
-func NewStaticVerifier(keys jwk.Set) *StaticVerifier { return &StaticVerifier{keys: keys} }
+// NewStaticVerifier returns a verifier that trusts exactly keys and accepts tokens of the
+// kinds given (see Kind.Audience); a valid token of another kind is Forbidden.
+func NewStaticVerifier(keys jwk.Set, accept Kind, more ...Kind) *StaticVerifier {
+	return &StaticVerifier{keys: keys, accept: append([]Kind{accept}, more...)}
+}
 
 // Verify implements Verifier.
 func (v *StaticVerifier) Verify(_ context.Context, raw string) (Claims, error) {
-	return parse(raw, v.keys)
+	return parse(raw, v.keys, v.accept)
 }
 
-func parse(raw string, keys jwk.Set) (Claims, error) {
+// parse verifies raw against keys and returns its claims if it is a valid token of one of
+// the accepted kinds. A token must name its audience, exactly one, and the audience must be
+// that of the kind it claims: the audience, not the kind claim alone, decides what a token
+// may be used for.
+func parse(raw string, keys jwk.Set, accept []Kind) (Claims, error) {
 	if raw == "" {
 		return Claims{}, apperr.New(apperr.Unauthorized, "token missing")
 	}
@@ -66,6 +76,16 @@ func parse(raw string, keys jwk.Set) (Claims, error) {
 		return Claims{}, apperr.New(apperr.Unauthorized, "member token without group")
 	case c.Expiry.IsZero():
 		return Claims{}, apperr.New(apperr.Unauthorized, "token without expiry")
+	}
+	aud := tok.Audience()
+	if len(aud) != 1 {
+		return Claims{}, apperr.New(apperr.Unauthorized, "token must name exactly one audience")
+	}
+	if kind, ok := kindOfAudience(aud[0]); !ok || kind != c.Kind {
+		return Claims{}, apperr.New(apperr.Unauthorized, "token audience does not match its kind")
+	}
+	if !slices.Contains(accept, c.Kind) {
+		return Claims{}, apperr.New(apperr.Forbidden, "%s tokens cannot be used here", c.Kind)
 	}
 	return c, nil
 }

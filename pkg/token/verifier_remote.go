@@ -75,6 +75,9 @@ type RemoteVerifierConfig struct {
 	// URL of the JWKS document, e.g. http://gateway:8080/.well-known/jwks.json; http or
 	// https.
 	URL string
+	// Accept are the kinds of token this verifier accepts (required): a valid token of
+	// another kind is Forbidden. Realtime accepts member tokens only.
+	Accept []Kind
 	// RefreshInterval is how often the set is refreshed in the background (default 5m).
 	// After a failed fetch the background retries sooner: after MinRefresh (at least 1s),
 	// then doubling up to RefreshInterval.
@@ -113,6 +116,13 @@ func (c RemoteVerifierConfig) withDefaults() (RemoteVerifierConfig, error) {
 		return c, fmt.Errorf("token: JWKS URL %q must be http or https", c.URL)
 	case c.HTTPClient != nil && (c.RootCAs != nil || c.CAFile != ""):
 		return c, errors.New("token: set RootCAs/CAFile or HTTPClient, not both")
+	case len(c.Accept) == 0:
+		return c, errors.New("token: say which kinds of token the verifier accepts (Accept)")
+	}
+	for _, k := range c.Accept {
+		if k.Audience() == "" {
+			return c, fmt.Errorf("token: cannot accept unknown kind %q", k)
+		}
 	}
 	if c.RefreshInterval <= 0 {
 		c.RefreshInterval = 5 * time.Minute
@@ -204,7 +214,7 @@ func (v *RemoteVerifier) Ready(ctx context.Context) error {
 func (v *RemoteVerifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	seen := v.keys.Load()
 	if seen != nil {
-		c, err := parse(raw, seen.set)
+		c, err := parse(raw, seen.set, v.cfg.Accept)
 		if err == nil || !unknownKey(raw, seen.set) {
 			return c, err
 		}
@@ -216,10 +226,10 @@ func (v *RemoteVerifier) Verify(ctx context.Context, raw string) (Claims, error)
 		if werr := v.await(ctx, f); werr != nil {
 			return Claims{}, apperr.Wrap(werr, apperr.Unavailable, "signing keys unavailable")
 		}
-		return parse(raw, v.keys.Load().set)
+		return parse(raw, v.keys.Load().set, v.cfg.Accept)
 	}
 	if raw == "" {
-		return parse(raw, jwk.NewSet())
+		return parse(raw, jwk.NewSet(), v.cfg.Accept)
 	}
 	f := v.startFetch(nil, false)
 	if f == nil {
@@ -228,7 +238,7 @@ func (v *RemoteVerifier) Verify(ctx context.Context, raw string) (Claims, error)
 	if err := v.await(ctx, f); err != nil {
 		return Claims{}, apperr.Wrap(err, apperr.Unavailable, "signing keys unavailable")
 	}
-	return parse(raw, v.keys.Load().set)
+	return parse(raw, v.keys.Load().set, v.cfg.Accept)
 }
 
 // startFetch returns the fetch a caller should wait for. A fetch in flight is shared.

@@ -123,6 +123,9 @@ func newRemote(t testing.TB, cfg RemoteVerifierConfig) *RemoteVerifier {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	if cfg.Accept == nil {
+		cfg.Accept = []Kind{KindAccess, KindMember}
+	}
 	v, err := NewRemoteVerifier(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -547,15 +550,18 @@ func TestRemoteVerifierOverHTTPS(t *testing.T) {
 }
 
 func TestRemoteVerifierConfigIsChecked(t *testing.T) {
+	members := []Kind{KindMember}
 	tests := []struct {
 		name string
 		cfg  RemoteVerifierConfig
 	}{
-		{"a missing URL is refused", RemoteVerifierConfig{}},
-		{"a URL that is not http or https is refused", RemoteVerifierConfig{URL: "file:///etc/jwks.json"}},
-		{"an HTTP client together with RootCAs is refused", RemoteVerifierConfig{URL: "https://gw", HTTPClient: &http.Client{}, RootCAs: x509.NewCertPool()}},
-		{"a CA file that cannot be read is refused", RemoteVerifierConfig{URL: "https://gw", CAFile: filepath.Join(t.TempDir(), "missing.pem")}},
-		{"a CA file without certificates is refused", RemoteVerifierConfig{URL: "https://gw", CAFile: "verifier_remote.go"}},
+		{"a missing URL is refused", RemoteVerifierConfig{Accept: members}},
+		{"a URL that is not http or https is refused", RemoteVerifierConfig{URL: "file:///etc/jwks.json", Accept: members}},
+		{"an HTTP client together with RootCAs is refused", RemoteVerifierConfig{URL: "https://gw", Accept: members, HTTPClient: &http.Client{}, RootCAs: x509.NewCertPool()}},
+		{"a CA file that cannot be read is refused", RemoteVerifierConfig{URL: "https://gw", Accept: members, CAFile: filepath.Join(t.TempDir(), "missing.pem")}},
+		{"a CA file without certificates is refused", RemoteVerifierConfig{URL: "https://gw", Accept: members, CAFile: "verifier_remote.go"}},
+		{"a verifier that accepts no kind of token is refused", RemoteVerifierConfig{URL: "https://gw"}},
+		{"a verifier that accepts an unknown kind is refused", RemoteVerifierConfig{URL: "https://gw", Accept: []Kind{"refresh"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

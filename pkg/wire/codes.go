@@ -10,7 +10,7 @@ const (
 	CodeNotJoined     = "not_joined"     // the socket has not joined the room the frame names
 	CodeAlreadyJoined = "already_joined" // join for a room the socket is already in
 	CodeTooManyRooms  = "too_many_rooms" // the socket is in as many rooms as it may be
-	CodeRateLimited   = "rate_limited"   // too many frames; the frame was dropped
+	CodeRateLimited   = "rate_limited"   // over a rate limit (frames, or a member's or address's sends); the frame was dropped
 	CodeUnavailable   = "unavailable"    // a dependency failed or the server is draining; retry
 	CodeInternal      = "internal"       // a bug; details are in the server log
 )

@@ -83,6 +83,9 @@ type ErrorFrame struct {
 	Code string `json:"code"`
 	// Detail is for humans.
 	Detail string `json:"detail"`
+	// RetryAfterMs, set on some rate_limited errors, is how many milliseconds to wait before
+	// the refused frame would be accepted.
+	RetryAfterMs int64 `json:"retry_after_ms,omitempty"`
 }
 
 // Pong is the reply to a ping.
@@ -95,16 +98,17 @@ type ServerFrame struct {
 	Head
 	// Position is set in joined, ack, message and reset frames.
 	Position
-	ClientID    string   `json:"client_id,omitempty"`     // joined
-	Recovered   *bool    `json:"recovered,omitempty"`     // joined, when recovering
-	Missed      *int     `json:"missed,omitempty"`        // joined, when recovering
-	ID          string   `json:"id,omitempty"`            // ack
-	ClientMsgID string   `json:"client_msg_id,omitempty"` // ack
-	Duplicate   bool     `json:"duplicate,omitempty"`     // ack
-	Message     *Message `json:"message,omitempty"`       // message
-	Clients     []Client `json:"clients,omitempty"`       // presence
-	Client      *Client  `json:"client,omitempty"`        // presence_join, presence_leave, typing
-	TTLms       int64    `json:"ttl_ms,omitempty"`        // typing
-	Code        string   `json:"code,omitempty"`          // error
-	Detail      string   `json:"detail,omitempty"`        // error
+	ClientID     string   `json:"client_id,omitempty"`      // joined
+	Recovered    *bool    `json:"recovered,omitempty"`      // joined, when recovering
+	Missed       *int     `json:"missed,omitempty"`         // joined, when recovering
+	ID           string   `json:"id,omitempty"`             // ack
+	ClientMsgID  string   `json:"client_msg_id,omitempty"`  // ack
+	Duplicate    bool     `json:"duplicate,omitempty"`      // ack
+	Message      *Message `json:"message,omitempty"`        // message
+	Clients      []Client `json:"clients,omitempty"`        // presence
+	Client       *Client  `json:"client,omitempty"`         // presence_join, presence_leave, typing
+	TTLms        int64    `json:"ttl_ms,omitempty"`         // typing
+	Code         string   `json:"code,omitempty"`           // error
+	Detail       string   `json:"detail,omitempty"`         // error
+	RetryAfterMs int64    `json:"retry_after_ms,omitempty"` // error, some rate_limited ones
 }

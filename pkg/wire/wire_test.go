@@ -49,6 +49,8 @@ func TestEveryServerFrameReadsBackIntoServerFrame(t *testing.T) {
 			ServerFrame{Head: Head{Type: TypeTyping, GroupID: "g"}, Client: &ada, TTLms: 5000}},
 		{"an error", ErrorFrame{Head: Head{Type: TypeError, Ref: "5"}, Code: CodeTooLarge, Detail: "too long"},
 			ServerFrame{Head: Head{Type: TypeError, Ref: "5"}, Code: CodeTooLarge, Detail: "too long"}},
+		{"a rate_limited error with its wait", ErrorFrame{Head: Head{Type: TypeError, Ref: "7", GroupID: "g"}, Code: CodeRateLimited, Detail: "slow down", RetryAfterMs: 250},
+			ServerFrame{Head: Head{Type: TypeError, Ref: "7", GroupID: "g"}, Code: CodeRateLimited, Detail: "slow down", RetryAfterMs: 250}},
 		{"a pong", Pong{Head{Type: TypePong, Ref: "6"}},
 			ServerFrame{Head: Head{Type: TypePong, Ref: "6"}}},
 	}

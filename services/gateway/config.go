@@ -4,18 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/quickchat-go/quickchat/pkg/clientip"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/httpapi"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
 )
 
 // Config is the gateway's configuration, read from GATEWAY_* environment variables.
 type Config struct {
-	// Addr is the listen address of the HTTP server.
+	// Addr is the listen address of the public HTTP server: API, UI and JWKS.
 	Addr string `envconfig:"ADDR" default:":8080"`
+	// OpsAddr is the listen address of the ops endpoints (/healthz, /readyz, /metrics), for
+	// probes and Prometheus only: no Ingress or proxy routes it. It must differ from Addr.
+	OpsAddr string `envconfig:"OPS_ADDR" default:":8090"`
 	// DatabaseURL is the PostgreSQL connection URL.
 	DatabaseURL string `envconfig:"DATABASE_URL" required:"true"`
 	// DatabaseMaxConns caps the connection pool.
@@ -25,13 +30,22 @@ type Config struct {
 	MigrateOnStart bool `envconfig:"MIGRATE_ON_START" default:"false"`
 	// SigningKeyFile is a PEM file of EC P-256 private keys; the first signs, all are
 	// published in the JWKS. To rotate, put the new key first and keep the old one second
-	// for at least the longest token TTL. Empty generates an ephemeral key (single-instance
-	// dev only).
+	// for at least the longest token TTL. `gateway keygen` writes a fresh key. Empty
+	// generates an ephemeral key (single-instance dev only). A key committed to the Quick
+	// Chat repository is refused (see InsecureDevKey).
 	SigningKeyFile string `envconfig:"SIGNING_KEY_FILE"`
+	// InsecureDevKey lets the gateway sign with a key committed to the Quick Chat repository,
+	// which anyone can use to forge tokens (default false: such a key stops the gateway).
+	// Only for a throwaway stack nobody else can reach.
+	InsecureDevKey bool `envconfig:"INSECURE_DEV_KEY" default:"false"`
 	// AccessTokenTTL is the lifetime of account access tokens (at most 15m).
 	AccessTokenTTL time.Duration `envconfig:"ACCESS_TOKEN_TTL" default:"15m"`
-	// RefreshTokenTTL is the lifetime of each refresh token; every refresh starts a new one.
+	// RefreshTokenTTL is the lifetime of each refresh token; every refresh starts a new one,
+	// so a session unused this long ends.
 	RefreshTokenTTL time.Duration `envconfig:"REFRESH_TOKEN_TTL" default:"720h"`
+	// SessionMaxAge is the absolute lifetime of a session, from sign-in: however often its
+	// refresh token rotates, the session ends then and the person signs in again.
+	SessionMaxAge time.Duration `envconfig:"SESSION_MAX_AGE" default:"720h"`
 	// MemberTokenTTL is the lifetime of group member tokens used to join rooms (at most 15m;
 	// clients renew them at POST /api/chat-group/{id}/token).
 	MemberTokenTTL time.Duration `envconfig:"MEMBER_TOKEN_TTL" default:"15m"`
@@ -42,8 +56,10 @@ type Config struct {
 	// PasswordHashParallelism is argon2id's lane count; 0 uses the CPU count, at most 4.
 	PasswordHashParallelism uint8 `envconfig:"PASSWORD_HASH_PARALLELISM" default:"0"`
 	// PasswordHashConcurrency is the most password or passcode hashes computed at once; 0
-	// uses the CPU count. Requests beyond it wait (up to 10s, then 503), so a burst of
-	// sign-ins or joins takes at most this many times the memory cost.
+	// uses the CPU count, at least 2. Requests beyond it wait (up to 10s, then 503), so a
+	// burst of sign-ins or joins takes at most this many times the memory cost. Group
+	// creations and passcode changes may hold at most half of the slots, so sign-ins and
+	// joins always keep the rest.
 	PasswordHashConcurrency int `envconfig:"PASSWORD_HASH_CONCURRENCY" default:"0"`
 
 	// RatePasscodePerIP limits join (passcode) attempts per client address, as N/duration
@@ -53,18 +69,44 @@ type Config struct {
 	RatePasscodePerGroup ratelimit.Rule `envconfig:"RATE_PASSCODE_PER_GROUP" default:"30/1m"`
 	// RateLoginPerIP limits sign-in and registration attempts per client address.
 	RateLoginPerIP ratelimit.Rule `envconfig:"RATE_LOGIN_PER_IP" default:"20/1m"`
-	// RateLoginPerAccount limits password sign-in attempts per email address.
-	RateLoginPerAccount ratelimit.Rule `envconfig:"RATE_LOGIN_PER_ACCOUNT" default:"5/1m"`
+	// RateLoginPerAccountAddress limits password sign-in attempts per email address from
+	// one client address.
+	RateLoginPerAccountAddress ratelimit.Rule `envconfig:"RATE_LOGIN_PER_ACCOUNT_ADDRESS" default:"5/5m"`
+	// RateLoginPerAccount limits password sign-in attempts per email address from all the
+	// client addresses the account has not signed in from in the last 30 days together;
+	// addresses it has are spared it, so nobody can lock the owner out.
+	RateLoginPerAccount ratelimit.Rule `envconfig:"RATE_LOGIN_PER_ACCOUNT" default:"10/10m"`
+	// RateOIDCStartPerIP limits OIDC sign-ins started (each stores a pending sign-in) per
+	// client address.
+	RateOIDCStartPerIP ratelimit.Rule `envconfig:"RATE_OIDC_START_PER_IP" default:"10/1m"`
+	// BackoffPasscodePerIP makes wrong passcodes from one client address cost waits, as
+	// "N:base..max": N free failures, then base doubling up to max; failures are
+	// forgotten after a day without one. "off" disables it.
+	BackoffPasscodePerIP ratelimit.Backoff `envconfig:"BACKOFF_PASSCODE_PER_IP" default:"5:1s..15m"`
+	// BackoffPasscodePerGroup makes wrong passcodes for one group cost waits, whoever
+	// sends them; a right passcode forgets the group's failures.
+	BackoffPasscodePerGroup ratelimit.Backoff `envconfig:"BACKOFF_PASSCODE_PER_GROUP" default:"10:1s..15m"`
+	// RateGroupCreatePerAccount limits group creations (each hashes a passcode) per
+	// account.
+	RateGroupCreatePerAccount ratelimit.Rule `envconfig:"RATE_GROUP_CREATE_PER_ACCOUNT" default:"10/1h"`
+	// RatePasscodeChangePerAccount limits passcode changes (each hashes a passcode) per
+	// account.
+	RatePasscodeChangePerAccount ratelimit.Rule `envconfig:"RATE_PASSCODE_CHANGE_PER_ACCOUNT" default:"10/1h"`
+	// MaxGroupsPerAccount caps the groups one account owns (409 beyond it); 0 means no cap.
+	MaxGroupsPerAccount int `envconfig:"MAX_GROUPS_PER_ACCOUNT" default:"100"`
 	// TrustedProxies lists addresses or CIDR prefixes of reverse proxies whose
 	// X-Forwarded-For is believed; empty trusts no header and uses the TCP peer.
 	TrustedProxies []string `envconfig:"TRUSTED_PROXIES"`
 	// MaxBodyBytes bounds every request body.
 	MaxBodyBytes int64 `envconfig:"MAX_BODY_BYTES" default:"65536"`
+	// AllowedOrigins lists browser origins (scheme://host[:port]) besides the gateway's own
+	// that may call the session routes (/api/auth/*); empty allows only the gateway's own.
+	AllowedOrigins []string `envconfig:"ALLOWED_ORIGINS"`
 	// CookieSecure marks cookies Secure; turn off only for plain-HTTP development on a
 	// host other than localhost.
 	CookieSecure bool `envconfig:"COOKIE_SECURE" default:"true"`
-	// JanitorInterval is how often expired rate-limit, sign-in and refresh-token rows are
-	// deleted.
+	// JanitorInterval is how often expired rate-limit, back-off, sign-in, sign-in address
+	// and refresh-token rows are deleted.
 	JanitorInterval time.Duration `envconfig:"JANITOR_INTERVAL" default:"10m"`
 
 	// OIDCIssuer enables sign-in with an OpenID Connect provider (e.g.
@@ -85,6 +127,16 @@ type Config struct {
 	PublicRealtimeURL string `envconfig:"PUBLIC_REALTIME_URL" default:"ws://localhost:8081/ws"`
 	// ShutdownGrace bounds graceful shutdown.
 	ShutdownGrace time.Duration `envconfig:"SHUTDOWN_GRACE" default:"10s"`
+	// ReadHeaderTimeout bounds how long a client may take to send a request's headers.
+	ReadHeaderTimeout time.Duration `envconfig:"READ_HEADER_TIMEOUT" default:"5s"`
+	// ReadTimeout bounds how long a client may take to send a whole request, body
+	// included, so trickled bodies cannot hold connections.
+	ReadTimeout time.Duration `envconfig:"READ_TIMEOUT" default:"15s"`
+	// WriteTimeout bounds a request from the end of its headers to the end of the answer;
+	// it must exceed the 10s a request may wait for a hashing slot.
+	WriteTimeout time.Duration `envconfig:"WRITE_TIMEOUT" default:"30s"`
+	// IdleTimeout is how long a keep-alive connection may wait for its next request.
+	IdleTimeout time.Duration `envconfig:"IDLE_TIMEOUT" default:"2m"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `envconfig:"LOG_LEVEL" default:"info"`
 	// LogFormat is json or console.
@@ -117,6 +169,17 @@ func (c Config) Validate() error {
 	check(c.PasswordHashIterations >= 1, "GATEWAY_PASSWORD_HASH_ITERATIONS must be at least 1")
 	check(c.MaxBodyBytes >= 1024, "GATEWAY_MAX_BODY_BYTES must be at least 1024")
 	check(c.JanitorInterval > 0, "GATEWAY_JANITOR_INTERVAL must be positive")
+	check(c.SessionMaxAge >= c.AccessTokenTTL, "GATEWAY_SESSION_MAX_AGE must be at least the access token TTL")
+	check(c.MaxGroupsPerAccount >= 0, "GATEWAY_MAX_GROUPS_PER_ACCOUNT must not be negative")
+	check(c.ReadHeaderTimeout > 0 && c.ReadTimeout >= c.ReadHeaderTimeout,
+		"GATEWAY_READ_HEADER_TIMEOUT must be positive and GATEWAY_READ_TIMEOUT at least as long")
+	check(c.WriteTimeout > 10*time.Second, "GATEWAY_WRITE_TIMEOUT must exceed 10s, the longest wait for a hashing slot")
+	check(c.IdleTimeout > 0, "GATEWAY_IDLE_TIMEOUT must be positive")
+	if err := httpapi.CheckAllowedOrigins(c.AllowedOrigins); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_ALLOWED_ORIGINS: %w", err))
+	}
+	// ":0" (tests) picks a fresh port for each listener, so only fixed ports can clash.
+	check(c.OpsAddr != "" && (c.OpsAddr != c.Addr || strings.HasSuffix(c.Addr, ":0")), "GATEWAY_OPS_ADDR must be set and differ from GATEWAY_ADDR")
 	if _, err := clientip.ParsePrefixes(c.TrustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("GATEWAY_TRUSTED_PROXIES: %w", err))
 	}

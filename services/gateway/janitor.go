@@ -14,6 +14,8 @@ type janitorStore interface {
 	DeleteIdleRateLimits(ctx context.Context, now time.Time) (int64, error)
 	DeleteExpiredOIDCLogins(ctx context.Context, now time.Time) (int64, error)
 	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int64, error)
+	DeleteExpiredFailedAttempts(ctx context.Context, now time.Time) (int64, error)
+	DeleteExpiredSignInAddresses(ctx context.Context, now time.Time) (int64, error)
 }
 
 var _ janitorStore = (*store.Store)(nil)
@@ -31,9 +33,11 @@ func runJanitor(ctx context.Context, st janitorStore, interval time.Duration, lo
 		}
 		now := time.Now()
 		for name, f := range map[string]func(context.Context, time.Time) (int64, error){
-			"rate limits":    st.DeleteIdleRateLimits,
-			"OIDC sign-ins":  st.DeleteExpiredOIDCLogins,
-			"refresh tokens": st.DeleteExpiredRefreshTokens,
+			"rate limits":             st.DeleteIdleRateLimits,
+			"OIDC sign-ins":           st.DeleteExpiredOIDCLogins,
+			"refresh tokens":          st.DeleteExpiredRefreshTokens,
+			"back-offs":               st.DeleteExpiredFailedAttempts,
+			"known sign-in addresses": st.DeleteExpiredSignInAddresses,
 		} {
 			if n, err := f(ctx, now); err != nil && ctx.Err() == nil {
 				log.Warn("janitor: cleanup failed", zap.String("what", name), zap.Error(err))

@@ -2,14 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"fmt"
-	"net"
+	"errors"
 	"net/http"
-	"os"
-	"time"
-
-	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/clientip"
 	"github.com/quickchat-go/quickchat/pkg/logging"
@@ -27,23 +21,24 @@ import (
 // The implementations the composition root plugs into the use cases' interfaces; the
 // checks live here so package app never imports its adapters to verify them.
 var (
-	_ app.UserStore        = (*store.Store)(nil)
-	_ app.OIDCLoginStore   = (*store.Store)(nil)
-	_ app.GroupStore       = (*store.Store)(nil)
-	_ app.MemberStore      = (*store.Store)(nil)
-	_ app.MessageStore     = (*store.Store)(nil)
-	_ app.Sessions         = (*session.Manager)(nil)
-	_ app.Hasher           = (*password.Hasher)(nil)
-	_ app.Limiter          = (*ratelimit.Limiter)(nil)
-	_ app.TokenSigner      = (*token.Signer)(nil)
-	_ app.IdentityProvider = (*oidclogin.Client)(nil)
-	_ ratelimit.Store      = (*store.Store)(nil)
-	_ session.Store        = (*store.Store)(nil)
+	_ app.UserStore          = (*store.Store)(nil)
+	_ app.SignInAddressStore = (*store.Store)(nil)
+	_ app.OIDCLoginStore     = (*store.Store)(nil)
+	_ app.GroupStore         = (*store.Store)(nil)
+	_ app.MemberStore        = (*store.Store)(nil)
+	_ app.MessageStore       = (*store.Store)(nil)
+	_ app.Sessions           = (*session.Manager)(nil)
+	_ app.Hasher             = (*password.Hasher)(nil)
+	_ app.Limiter            = (*ratelimit.Limiter)(nil)
+	_ app.TokenSigner        = (*token.Signer)(nil)
+	_ app.IdentityProvider   = (*oidclogin.Client)(nil)
+	_ ratelimit.Store        = (*store.Store)(nil)
+	_ session.Store          = (*store.Store)(nil)
 )
 
-// run is the composition root. When ready is not nil it receives the bound address once
-// the server listens (tests start the gateway on ":0").
-func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
+// run is the composition root. When ready is not nil it receives the bound public and ops
+// addresses once both listeners are open (tests start the gateway on ":0").
+func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -53,6 +48,11 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	}
 	defer func() { _ = log.Sync() }()
 
+	// Keys first: a gateway that must not sign with its key file touches nothing else.
+	signer, err := newSigner(cfg, log)
+	if err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: cfg.DatabaseMaxConns})
 	if err != nil {
 		return err
@@ -62,10 +62,6 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 		if err := st.Migrate(ctx); err != nil {
 			return err
 		}
-	}
-	signer, err := newSigner(cfg, log)
-	if err != nil {
-		return err
 	}
 	trusted, err := clientip.ParsePrefixes(cfg.TrustedProxies)
 	if err != nil {
@@ -82,23 +78,29 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 		}
 		idp = c
 	}
+	hasher := password.NewHasher(password.Params{
+		MemoryKiB: cfg.PasswordHashMemoryKiB, Iterations: cfg.PasswordHashIterations,
+		Parallelism: cfg.PasswordHashParallelism, Concurrency: cfg.PasswordHashConcurrency,
+	})
 	uses := app.New(app.Deps{
-		Users: st, OIDCLogins: st, Groups: st, Members: st, Messages: st,
+		Users: st, Addresses: st, OIDCLogins: st, Groups: st, Members: st, Messages: st,
 		Sessions: session.New(st, signer, session.Config{
-			AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+			AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, MaxAge: cfg.SessionMaxAge,
 		}),
-		Hasher: password.NewHasher(password.Params{
-			MemoryKiB: cfg.PasswordHashMemoryKiB, Iterations: cfg.PasswordHashIterations,
-			Parallelism: cfg.PasswordHashParallelism, Concurrency: cfg.PasswordHashConcurrency,
-		}),
+		Hasher: hasher, GroupHasher: hasher.Secondary(),
 		Limiter: ratelimit.New(st),
 		Limits: app.Limits{
 			PasscodePerIP: cfg.RatePasscodePerIP, PasscodePerGroup: cfg.RatePasscodePerGroup,
-			LoginPerIP: cfg.RateLoginPerIP, LoginPerAccount: cfg.RateLoginPerAccount,
+			PasscodeBackoffPerIP: cfg.BackoffPasscodePerIP, PasscodeBackoffPerGroup: cfg.BackoffPasscodePerGroup,
+			LoginPerIP: cfg.RateLoginPerIP, LoginPerAccountAddress: cfg.RateLoginPerAccountAddress,
+			LoginPerAccount: cfg.RateLoginPerAccount, OIDCStartPerIP: cfg.RateOIDCStartPerIP,
+			GroupCreatePerAccount: cfg.RateGroupCreatePerAccount, PasscodeChangePerAccount: cfg.RatePasscodeChangePerAccount,
+			MaxGroupsPerAccount: cfg.MaxGroupsPerAccount,
 		},
 		Tokens:         signer,
 		MemberTokenTTL: cfg.MemberTokenTTL,
 		OIDC:           idp,
+		Log:            log,
 	})
 	health := ops.NewHealth(nil, ops.Check{Name: "postgres", Func: st.Ping})
 	api := httpapi.NewServer(httpapi.Deps{
@@ -107,30 +109,42 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 		ClientIP:      clientip.New(trusted),
 		PostLoginURL:  cfg.OIDCPostLoginURL,
 		SecureCookies: cfg.CookieSecure,
-		Health:        health,
 		Log:           log,
 		RealtimeURL:   cfg.PublicRealtimeURL,
 		MaxBodyBytes:  cfg.MaxBodyBytes,
+		// Own origin only unless the operator names others.
+		AllowedOrigins: cfg.AllowedOrigins,
 	})
-	ln, err := ops.Listen(cfg.Addr)
+	opsSrv, err := ops.NewServer(cfg.OpsAddr, health, log)
 	if err != nil {
 		return err
 	}
-	if ready != nil {
-		ready <- ln.Addr()
+	ln, err := ops.Listen(cfg.Addr)
+	if err != nil {
+		return errors.Join(err, opsSrv.Stop(cfg.ShutdownGrace))
 	}
+	if ready != nil {
+		ready <- ops.Addrs{Public: ln.Addr(), Ops: opsSrv.Addr()}
+	}
+	// The ops listener outlives the public one, so probes see "draining" until the end.
+	opsSrv.Start()
 	janitorDone := make(chan struct{})
 	go func() {
 		defer close(janitorDone)
 		runJanitor(ctx, st, cfg.JanitorInterval, log)
 	}()
 	defer func() { <-janitorDone }()
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Bounded reads free connections that trickle their headers or bodies.
+	srv := &http.Server{
+		Handler: api, ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,
+		WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
+	}
 	go func() {
 		<-ctx.Done()
 		health.SetDraining()
 	}()
-	return ops.Serve(ctx, srv, ln, cfg.ShutdownGrace, log)
+	err = ops.Serve(ctx, srv, ln, cfg.ShutdownGrace, log)
+	return errors.Join(err, opsSrv.Stop(cfg.ShutdownGrace))
 }
 
 func migrate(ctx context.Context, cfg Config) error {
@@ -140,25 +154,4 @@ func migrate(ctx context.Context, cfg Config) error {
 	}
 	defer st.Close()
 	return st.Migrate(ctx)
-}
-
-func newSigner(cfg Config, log *zap.Logger) (*token.Signer, error) {
-	var keys []*ecdsa.PrivateKey
-	if cfg.SigningKeyFile == "" {
-		log.Warn("GATEWAY_SIGNING_KEY_FILE is empty: using an ephemeral signing key; tokens will not survive a restart and replicas will not agree")
-		k, err := token.GenerateKey()
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, k)
-	} else {
-		pemData, err := os.ReadFile(cfg.SigningKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("read signing keys: %w", err)
-		}
-		if keys, err = token.ParsePEMKeys(pemData); err != nil {
-			return nil, err
-		}
-	}
-	return token.NewSigner(keys...)
 }

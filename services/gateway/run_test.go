@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
 	"github.com/quickchat-go/quickchat/pkg/apperr"
+	"github.com/quickchat-go/quickchat/pkg/ops"
 	"github.com/quickchat-go/quickchat/pkg/token"
 )
 
@@ -28,20 +28,22 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 // gateway is one in-process run of the service.
 type gateway struct {
-	url  string
-	stop func()
+	url string
+	// opsURL is the base URL of the ops listener (/healthz, /readyz, /metrics).
+	opsURL string
+	stop   func()
 }
 
 // startGateway runs the gateway with cfg until stop is called or the test ends.
 func startGateway(t testing.TB, cfg Config) *gateway {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
+	ready := make(chan ops.Addrs, 1)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, cfg, ready) }()
-	var addr net.Addr
+	var addrs ops.Addrs
 	select {
-	case addr = <-ready:
+	case addrs = <-ready:
 	case err := <-done:
 		cancel()
 		t.Fatalf("gateway did not start: %v", err)
@@ -58,7 +60,7 @@ func startGateway(t testing.TB, cfg Config) *gateway {
 		}
 	}
 	t.Cleanup(stop)
-	return &gateway{url: "http://" + addr.String(), stop: stop}
+	return &gateway{url: "http://" + addrs.Public.String(), opsURL: "http://" + addrs.Ops.String(), stop: stop}
 }
 
 // testConfig loads the configuration from the environment as main does, on a fresh
@@ -67,6 +69,7 @@ func testConfig(t *testing.T, keyFile string) Config {
 	t.Helper()
 	t.Setenv("GATEWAY_DATABASE_URL", testenv.PostgresURL(t))
 	t.Setenv("GATEWAY_ADDR", "127.0.0.1:0")
+	t.Setenv("GATEWAY_OPS_ADDR", "127.0.0.1:0")
 	t.Setenv("GATEWAY_MIGRATE_ON_START", "true")
 	t.Setenv("GATEWAY_SIGNING_KEY_FILE", keyFile)
 	t.Setenv("GATEWAY_PASSWORD_HASH_MEMORY_KIB", "64")
@@ -151,7 +154,10 @@ func TestRealtimeVerifiesGatewayTokensThroughJWKSAcrossARotation(t *testing.T) {
 	var sess struct {
 		AccessToken string `json:"access_token"`
 	}
-	post(t, gw.url+"/api/auth/register", "", map[string]string{"email": "owner@example.com", "password": "a long password", "name": "Owner"}, &sess)
+	creds := map[string]string{"email": "owner@example.com", "password": "a long password", "name": "Owner"}
+	post(t, gw.url+"/api/auth/register", "", creds, nil)
+	delete(creds, "name")
+	post(t, gw.url+"/api/auth/login", "", creds, &sess)
 	var g struct {
 		ID string `json:"id"`
 	}
@@ -180,7 +186,7 @@ func TestRealtimeVerifiesGatewayTokensThroughJWKSAcrossARotation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	verifier, err := token.NewRemoteVerifier(ctx, token.RemoteVerifierConfig{
-		URL: front.URL + "/.well-known/jwks.json", MinRefresh: time.Nanosecond,
+		URL: front.URL + "/.well-known/jwks.json", Accept: []token.Kind{token.KindMember}, MinRefresh: time.Nanosecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -238,9 +244,12 @@ func mustKey(t testing.TB) *ecdsa.PrivateKey {
 func TestConfigValidation(t *testing.T) {
 	valid := func() Config {
 		return Config{
+			Addr: ":8080", OpsAddr: ":8090",
 			DatabaseURL: "postgres://x", DatabaseMaxConns: 5, AccessTokenTTL: 15 * time.Minute,
 			RefreshTokenTTL: time.Hour, MemberTokenTTL: 15 * time.Minute, ShutdownGrace: time.Second,
 			PasswordHashMemoryKiB: 64, PasswordHashIterations: 1, MaxBodyBytes: 65536, JanitorInterval: time.Minute,
+			SessionMaxAge: time.Hour, ReadHeaderTimeout: time.Second, ReadTimeout: time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute,
 		}
 	}
 	tests := []struct {
@@ -264,6 +273,15 @@ func TestConfigValidation(t *testing.T) {
 			c.OIDCIssuer, c.OIDCClientID, c.OIDCRedirectURL = "https://id.example", "qc", "https://chat.example/api/auth/oidc/callback"
 		}, true},
 		{"a tiny hash memory cost is refused", func(c *Config) { c.PasswordHashMemoryKiB = 1 }, false},
+		{"sessions must outlive access tokens", func(c *Config) { c.SessionMaxAge = time.Minute }, false},
+		{"a negative group cap is refused", func(c *Config) { c.MaxGroupsPerAccount = -1 }, false},
+		{"a read timeout shorter than the header timeout is refused", func(c *Config) { c.ReadTimeout = time.Millisecond }, false},
+		{"a write timeout within the hashing wait is refused", func(c *Config) { c.WriteTimeout = 5 * time.Second }, false},
+		{"an allowed origin with a path is refused", func(c *Config) { c.AllowedOrigins = []string{"https://app.example/x"} }, false},
+		{"an allowed origin is accepted", func(c *Config) { c.AllowedOrigins = []string{"https://app.example:8443"} }, true},
+		{"the ops address may not be the public one", func(c *Config) { c.OpsAddr = c.Addr }, false},
+		{"the ops address may not be empty", func(c *Config) { c.OpsAddr = "" }, false},
+		{"both listeners may pick free ports", func(c *Config) { c.Addr, c.OpsAddr = "127.0.0.1:0", "127.0.0.1:0" }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

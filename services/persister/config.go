@@ -11,9 +11,9 @@ import (
 // Config is the persister's configuration, read from PERSISTER_* variables. Every default
 // is in the struct tags.
 type Config struct {
-	// Addr is the listen address of the ops endpoints (/healthz, /readyz, /metrics).
-	// Default ":8082".
-	Addr string `envconfig:"ADDR" default:":8082"`
+	// OpsAddr is the listen address of the ops endpoints (/healthz, /readyz, /metrics), for
+	// probes and Prometheus only; the persister has no public listener. Default ":8092".
+	OpsAddr string `envconfig:"OPS_ADDR" default:":8092"`
 	// DatabaseURL is the PostgreSQL connection URL. Required.
 	DatabaseURL string `envconfig:"DATABASE_URL" required:"true"`
 	// DatabaseMaxConns caps the connection pool; at most this many batches are written at
@@ -71,6 +71,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("PERSISTER_DATABASE_URL must be set"))
+	}
+	if c.OpsAddr == "" {
+		errs = append(errs, errors.New("PERSISTER_OPS_ADDR must be set"))
 	}
 	if len(c.KafkaBrokers) == 0 {
 		errs = append(errs, errors.New("PERSISTER_KAFKA_BROKERS must not be empty"))

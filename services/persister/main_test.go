@@ -95,7 +95,7 @@ func setupDB(t *testing.T, dbURL string) *bundle {
 // config is a persister configuration for b's database, topics and group.
 func (b *bundle) config() Config {
 	return Config{
-		Addr: "127.0.0.1:0", DatabaseURL: b.dbURL, DatabaseMaxConns: 4,
+		OpsAddr: "127.0.0.1:0", DatabaseURL: b.dbURL, DatabaseMaxConns: 4,
 		KafkaBrokers: b.brokers, KafkaTopic: b.topic, KafkaTopicPartitions: 1, KafkaGroup: b.group,
 		KafkaFetchBytes: 1 << 20, KafkaSessionTimeout: 6 * time.Second, DeadLetterTopic: b.dlq,
 		BatchSize: 500, BatchLinger: 5 * time.Millisecond,
@@ -430,7 +430,7 @@ func startProc(t *testing.T, bin string, cfg Config) *persisterProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Addr = "127.0.0.1:" + strconv.Itoa(port)
+	cfg.OpsAddr = "127.0.0.1:" + strconv.Itoa(port)
 	logFile, err := os.CreateTemp(t.TempDir(), "persister-*.log")
 	if err != nil {
 		t.Fatal(err)
@@ -442,7 +442,7 @@ func startProc(t *testing.T, bin string, cfg Config) *persisterProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &persisterProc{cmd: cmd, addr: cfg.Addr, log: logFile.Name(), done: make(chan struct{})}
+	p := &persisterProc{cmd: cmd, addr: cfg.OpsAddr, log: logFile.Name(), done: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		logFile.Close()
@@ -500,7 +500,7 @@ func (p *persisterProc) rows(tb testing.TB) float64 {
 func envOf(c Config) []string {
 	d := func(v time.Duration) string { return v.String() }
 	return []string{
-		"PERSISTER_ADDR=" + c.Addr,
+		"PERSISTER_OPS_ADDR=" + c.OpsAddr,
 		"PERSISTER_DATABASE_URL=" + c.DatabaseURL,
 		"PERSISTER_DATABASE_MAX_CONNS=" + strconv.Itoa(int(c.DatabaseMaxConns)),
 		"PERSISTER_KAFKA_BROKERS=" + strings.Join(c.KafkaBrokers, ","),

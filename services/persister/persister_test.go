@@ -283,6 +283,7 @@ func TestConfig(t *testing.T) {
 		{"a dead-letter topic equal to the input topic is rejected", func(c *Config) { c.DeadLetterTopic = c.KafkaTopic }, false},
 		{"a backoff cap below its start is rejected", func(c *Config) { c.RetryBackoffMax = c.RetryBackoffMin / 2 }, false},
 		{"a tiny fetch size is rejected", func(c *Config) { c.KafkaFetchBytes = 1024 }, false},
+		{"an empty ops address is rejected", func(c *Config) { c.OpsAddr = "" }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -308,7 +309,7 @@ func TestConfig(t *testing.T) {
 	t.Run("every field survives the environment the process tests pass", func(t *testing.T) {
 		// Every field differs from its default, so a field envOf forgets shows up.
 		want := Config{
-			Addr: "127.0.0.1:9999", DatabaseURL: "postgres://y@127.0.0.1/other", DatabaseMaxConns: 3,
+			OpsAddr: "127.0.0.1:9999", DatabaseURL: "postgres://y@127.0.0.1/other", DatabaseMaxConns: 3,
 			KafkaBrokers: []string{"127.0.0.1:1", "127.0.0.1:2"}, KafkaTopic: "t", KafkaTopicPartitions: 5,
 			KafkaGroup: "g", KafkaFetchBytes: 1 << 20, KafkaSessionTimeout: 7 * time.Second, DeadLetterTopic: "d", BatchSize: 123,
 			BatchLinger: 7 * time.Millisecond, WriteTimeout: 3 * time.Second, RetryBackoffMin: 10 * time.Millisecond,

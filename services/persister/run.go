@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
@@ -53,19 +51,16 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	}
 
 	health := ops.NewHealth(reg, ops.Check{Name: "postgres", Func: st.Ping})
-	r := chi.NewRouter()
-	health.Register(r)
-	ln, err := ops.Listen(cfg.Addr)
+	opsSrv, err := ops.NewServer(cfg.OpsAddr, health, log)
 	if err != nil {
 		cancel()
 		p.close()
 		return err
 	}
 	if ready != nil {
-		ready <- ln.Addr()
+		ready <- opsSrv.Addr()
 	}
-	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	err = ops.Serve(ctx, srv, ln, cfg.ShutdownGrace, log)
+	err = opsSrv.Run(ctx, cfg.ShutdownGrace)
 	cancel()
 	p.close()
 	return err

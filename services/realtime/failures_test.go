@@ -46,11 +46,12 @@ func startProcess(t *testing.T, cfg Config) *process {
 	p := &process{cmd: cmd, exit: make(chan error, 1)}
 	listening := make(chan string, 1)
 	go func() {
-		// Find the address in the "listening" log line, then keep draining the log.
+		// Find the public address in its "listening" log line (the ops listener's line names
+		// its listener), then keep draining the log.
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+			var line struct{ Msg, Addr, Listener string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" && line.Listener == "" {
 				listening <- line.Addr
 			}
 		}
@@ -170,7 +171,7 @@ func TestSlowClientIsClosedWhileOthersKeepUp(t *testing.T) {
 
 	big := strings.Repeat("x", 4000)
 	sent := 0
-	for metric(t, inst.addr, "realtime_slow_client_closes_total") == 0 {
+	for metric(t, inst.opsAddr, "realtime_slow_client_closes_total") == 0 {
 		if sent >= 5000 {
 			t.Fatal("5000 messages in, the client that does not read is still connected")
 		}
@@ -205,7 +206,7 @@ func TestSlowClientIsClosedWhileOthersKeepUp(t *testing.T) {
 		t.Fatalf("the slow client read all %d messages; it should have been cut off", sent)
 	}
 	waitUntil(t, "the server to let go of the slow connection", func() bool {
-		return metric(t, inst.addr, "realtime_connections") == 2
+		return metric(t, inst.opsAddr, "realtime_connections") == 2
 	})
 }
 
@@ -257,7 +258,7 @@ func TestDrainFinishesSendsAndTellsClientsToReconnect(t *testing.T) {
 	if copies > 1 {
 		t.Fatalf("the racing message was replayed %d times", copies)
 	}
-	resp, err := http.Get("http://" + draining.addr + "/readyz")
+	resp, err := http.Get("http://" + draining.opsAddr + "/readyz")
 	if err == nil {
 		resp.Body.Close()
 		t.Fatalf("the drained instance still answers readyz with %d", resp.StatusCode)
@@ -272,7 +273,7 @@ func TestUnresponsivePeerIsClosedByKeepalive(t *testing.T) {
 	// A peer that never reads never answers a ping, as if its host had vanished.
 	_ = dialRaw(t, inst.url())
 	waitUntil(t, "the unresponsive peer to be closed", func() bool {
-		return metric(t, inst.addr, "realtime_connections") == 1
+		return metric(t, inst.opsAddr, "realtime_connections") == 1
 	})
 	alive.write(map[string]string{"type": "ping", "ref": "p"})
 	if f := alive.reply("p"); f.Type != wire.TypePong {

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +22,7 @@ import (
 	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
 	"github.com/quickchat-go/quickchat/pkg/event"
 	"github.com/quickchat-go/quickchat/pkg/kafka"
+	"github.com/quickchat-go/quickchat/pkg/ops"
 	"github.com/quickchat-go/quickchat/pkg/token"
 	"github.com/quickchat-go/quickchat/pkg/wire"
 )
@@ -74,6 +75,7 @@ func (b *bundle) config(t testing.TB) Config {
 		t.Fatal(err)
 	}
 	c.Addr = "127.0.0.1:0"
+	c.OpsAddr = "127.0.0.1:0"
 	c.InstanceID = "test-" + uuid.NewString()[:8]
 	c.JWKSURL = b.jwksURL
 	c.RedisAddrs = []string{b.redisAddr}
@@ -82,8 +84,9 @@ func (b *bundle) config(t testing.TB) Config {
 	c.KafkaBrokers = b.brokers
 	c.KafkaTopic = b.topic
 	c.LogLevel = "warn"
-	// Tests send in bursts; the rate limit has a test of its own.
+	// Tests send in bursts; the rate limits have tests of their own.
 	c.FrameRate, c.FrameBurst = 10000, 10000
+	c.MemberSendRate, c.AddrSendRate, c.AddrTypingRate = 0, 0, 0
 	c.PresenceTTL = 3 * time.Second
 	c.ShutdownGrace = 15 * time.Second
 	return c
@@ -93,6 +96,7 @@ func (b *bundle) config(t testing.TB) Config {
 func env(cfg Config) []string {
 	return []string{
 		"REALTIME_ADDR=" + cfg.Addr,
+		"REALTIME_OPS_ADDR=" + cfg.OpsAddr,
 		"REALTIME_INSTANCE_ID=" + cfg.InstanceID,
 		"REALTIME_JWKS_URL=" + cfg.JWKSURL,
 		"REALTIME_REDIS_ADDRS=" + strings.Join(cfg.RedisAddrs, ","),
@@ -103,17 +107,22 @@ func env(cfg Config) []string {
 		"REALTIME_LOG_LEVEL=info",
 		fmt.Sprintf("REALTIME_FRAME_RATE=%g", cfg.FrameRate),
 		fmt.Sprintf("REALTIME_FRAME_BURST=%d", cfg.FrameBurst),
+		fmt.Sprintf("REALTIME_MEMBER_SEND_RATE=%g", cfg.MemberSendRate),
+		fmt.Sprintf("REALTIME_ADDR_SEND_RATE=%g", cfg.AddrSendRate),
+		fmt.Sprintf("REALTIME_ADDR_TYPING_RATE=%g", cfg.AddrTypingRate),
 		"REALTIME_PRESENCE_TTL=" + cfg.PresenceTTL.String(),
 	}
 }
 
 // instance is a realtime instance running in this process.
 type instance struct {
-	addr   string
-	cancel context.CancelFunc
-	done   chan error
-	once   sync.Once
-	err    error
+	addr string
+	// opsAddr serves /healthz, /readyz and /metrics.
+	opsAddr string
+	cancel  context.CancelFunc
+	done    chan error
+	once    sync.Once
+	err     error
 }
 
 // start runs an instance with the test's configuration, changed by mutate if not nil, and
@@ -125,12 +134,12 @@ func (b *bundle) start(t *testing.T, mutate func(*Config)) *instance {
 		mutate(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
+	ready := make(chan ops.Addrs, 1)
 	inst := &instance{cancel: cancel, done: make(chan error, 1)}
 	go func() { inst.done <- run(ctx, cfg, ready) }()
 	select {
-	case addr := <-ready:
-		inst.addr = addr.String()
+	case addrs := <-ready:
+		inst.addr, inst.opsAddr = addrs.Public.String(), addrs.Ops.String()
 	case err := <-inst.done:
 		cancel()
 		t.Fatalf("instance did not start: %v", err)
@@ -161,11 +170,11 @@ func (i *instance) stop() error {
 
 func (i *instance) url() string { return "ws://" + i.addr + "/ws" }
 
-// metric returns the value of a metric from the instance's /metrics; name includes the
-// labels as exposed, e.g. `m{outcome="x"}`.
-func metric(t testing.TB, addr, name string) float64 {
+// metric returns the value of a metric from /metrics at opsAddr, an instance's ops
+// address; name includes the labels as exposed, e.g. `m{outcome="x"}`.
+func metric(t testing.TB, opsAddr, name string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
+	resp, err := http.Get("http://" + opsAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +229,8 @@ type client struct {
 	done    chan struct{}
 	err     error // why reading ended; set before done closes
 	refs    int
+	// received counts the bytes of every frame read.
+	received atomic.Int64
 }
 
 func dial(t testing.TB, url string) *client {
@@ -250,6 +261,7 @@ func (c *client) readLoop() {
 			c.err = err
 			return
 		}
+		c.received.Add(int64(len(data)))
 		var f frame
 		if err := json.Unmarshal(data, &f); err != nil {
 			c.err = fmt.Errorf("server sent a frame that is not JSON: %q", data)

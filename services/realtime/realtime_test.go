@@ -197,8 +197,8 @@ func TestRejoinRecoversWhatWasMissedOrSaysToReload(t *testing.T) {
 			t.Fatalf("joined = %+v; want not recovered, in the room's epoch", got)
 		}
 	})
-	complete := metric(t, inst.addr, `realtime_recoveries_total{outcome="complete"}`)
-	incomplete := metric(t, inst.addr, `realtime_recoveries_total{outcome="incomplete"}`)
+	complete := metric(t, inst.opsAddr, `realtime_recoveries_total{outcome="complete"}`)
+	incomplete := metric(t, inst.opsAddr, `realtime_recoveries_total{outcome="incomplete"}`)
 	if complete != 1 || incomplete != 2 {
 		t.Fatalf("recovery metrics: %v complete, %v incomplete; want 1 and 2", complete, incomplete)
 	}
@@ -277,7 +277,7 @@ func TestBadFramesGetTheDocumentedErrorAndTheConnectionLives(t *testing.T) {
 			t.Fatalf("an allowed origin got status %d", status)
 		}
 	})
-	resp, err := http.Get("http://" + inst.addr + "/readyz")
+	resp, err := http.Get("http://" + inst.opsAddr + "/readyz")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("readyz after the bad frames: %v %v", resp, err)
 	}

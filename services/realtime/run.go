@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -29,10 +29,11 @@ import (
 	"github.com/quickchat-go/quickchat/services/realtime/internal/ws"
 )
 
-// run is the composition root. When ready is not nil it receives the bound address. When
-// ctx ends the instance drains: readiness fails, new connections are refused, sends in
-// flight finish, clients are told to reconnect elsewhere, the producer is flushed.
-func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
+// run is the composition root. When ready is not nil it receives the bound public and ops
+// addresses. When ctx ends the instance drains: readiness fails, new connections are
+// refused, sends in flight finish, clients are told to reconnect elsewhere, the producer is
+// flushed.
+func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -55,7 +56,11 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBg()
 
-	verifier, err := token.NewRemoteVerifier(bg, token.RemoteVerifierConfig{URL: cfg.JWKSURL})
+	// Realtime accepts member tokens only: an access token proves an account, not
+	// membership of the room being joined.
+	verifier, err := token.NewRemoteVerifier(bg, token.RemoteVerifierConfig{
+		URL: cfg.JWKSURL, CAFile: cfg.JWKSCAFile, Accept: []token.Kind{token.KindMember},
+	})
 	if err != nil {
 		return err
 	}
@@ -92,6 +97,8 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	m := metrics.New(reg, func() float64 { rooms, _ := h.Stats(); return float64(rooms) })
 	n := node.New(h, brk, brk, prod, node.Config{
 		DedupTTL: cfg.DedupTTL, SendTimeout: cfg.SendTimeout, RecoverLimit: cfg.RecoverLimit,
+		RecoverMaxBytes: cfg.RecoverMaxBytes, ReplayRate: cfg.MemberReplayRate, ReplayBurst: float64(cfg.MemberReplayBurst),
+		SendRate: cfg.MemberSendRate, SendBurst: float64(cfg.MemberSendBurst), TypingInterval: cfg.TypingInterval,
 		PresenceTTL: cfg.PresenceTTL, PresenceLimit: cfg.PresenceLimit, TypingTTL: cfg.TypingTTL,
 		PresenceEventsMaxRoom: cfg.PresenceEventsMaxRoom,
 	}, m, log)
@@ -101,6 +108,9 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 		PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
 		MaxConnsPerIP: cfg.MaxConnsPerIP, ClientIP: clientip.New(trusted), MaxRoomsPerConn: cfg.MaxRoomsPerConn,
 		FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst, TypingInterval: cfg.TypingInterval,
+		ReplayRate: cfg.ConnReplayRate, ReplayBurst: float64(cfg.ConnReplayBurst),
+		AddrSendRate: cfg.AddrSendRate, AddrSendBurst: float64(cfg.AddrSendBurst),
+		AddrTypingRate: cfg.AddrTypingRate, AddrTypingBurst: float64(cfg.AddrTypingBurst),
 		OpTimeout: cfg.OpTimeout, Limits: protocol.Limits{MaxBodyBytes: cfg.MaxBodyBytes},
 	}, m, log)
 
@@ -121,21 +131,35 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 		ops.Check{Name: "redis", Func: brk.Ping},
 		ops.Check{Name: "jwks", Func: verifier.Ready},
 	)
+	// The public listener serves WebSockets only; probes, metrics and profiles are on the
+	// ops address, which no Ingress or proxy routes.
 	r := chi.NewRouter()
-	health.Register(r)
 	r.Handle("/ws", wsh)
+	var profiles []func(chi.Router)
 	if cfg.Pprof {
-		r.Mount("/debug", middleware.Profiler())
+		profiles = append(profiles, func(r chi.Router) { r.Mount("/debug", middleware.Profiler()) })
 	}
-
-	ln, err := ops.Listen(cfg.Addr)
+	opsSrv, err := ops.NewServer(cfg.OpsAddr, health, log, profiles...)
 	if err != nil {
 		return err
 	}
-	if ready != nil {
-		ready <- ln.Addr()
+	ln, err := ops.Listen(cfg.Addr)
+	if err != nil {
+		return errors.Join(err, opsSrv.Stop(cfg.ShutdownGrace))
 	}
-	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	if ready != nil {
+		ready <- ops.Addrs{Public: ln.Addr(), Ops: opsSrv.Addr()}
+	}
+	// The ops listener outlives the public one, so probes see "draining" until the end.
+	opsSrv.Start()
+	// Every plain HTTP connection on the public address ends by itself: reading a request
+	// and writing its answer within HTTPRequestTimeout, idle keep-alive after
+	// HTTPIdleTimeout. Upgrading to a WebSocket clears these deadlines (net/http does on
+	// hijack); keepalive pings and the write-stall sweep take over.
+	srv := &http.Server{
+		Handler: r, ReadHeaderTimeout: cfg.HTTPRequestTimeout, ReadTimeout: cfg.HTTPRequestTimeout,
+		WriteTimeout: cfg.HTTPRequestTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
+	}
 	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopServe()
 	serveDone := make(chan error, 1)
@@ -144,7 +168,7 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	select {
 	case err = <-serveDone:
 		stopBg()
-		return err
+		return errors.Join(err, opsSrv.Stop(cfg.ShutdownGrace))
 	case <-ctx.Done():
 	}
 	log.Info("draining", zap.Int("connections", wsh.Connections()))
@@ -161,6 +185,9 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	stopBg()
 	for i := 0; i < cap(bgDone); i++ {
 		<-bgDone
+	}
+	if oerr := opsSrv.Stop(cfg.ShutdownGrace); oerr != nil && err == nil {
+		err = oerr
 	}
 	log.Info("stopped")
 	return err

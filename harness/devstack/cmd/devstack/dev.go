@@ -57,6 +57,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for i, u := range sys.RealtimeURLs {
 		fmt.Fprintf(stdout, "  realtime %d       %s\n", i+1, u)
 	}
+	// Probes, metrics and profiles are on each service's ops port, never the public one.
+	fmt.Fprintln(stdout, "  ops endpoints (/healthz, /readyz, /metrics):")
+	for _, svc := range sys.Services() {
+		fmt.Fprintf(stdout, "    %-14s %s\n", svc.Name(), svc.OpsURL())
+	}
 	fmt.Fprintf(stdout, "  PostgreSQL       %s\n", sys.DatabaseURL)
 	fmt.Fprintf(stdout, "  Redis            %s\n", sys.Stack.Redis.Addr())
 	fmt.Fprintf(stdout, "  Kafka (%s)    %s\n", sys.Stack.Kafka.Version(), strings.Join(sys.Stack.Kafka.Brokers(), ","))

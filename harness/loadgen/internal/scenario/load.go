@@ -19,6 +19,9 @@ type Target struct {
 	GatewayURL string
 	// RealtimeURLs are the realtime instances' WebSocket URLs.
 	RealtimeURLs []string
+	// RealtimeOpsURLs are the base URLs of the same instances' ops listeners (/metrics,
+	// /debug/pprof/), in the same order; optional.
+	RealtimeOpsURLs []string
 	// DatabaseURL, when set, lets windows measure how messages reach PostgreSQL.
 	DatabaseURL string
 	// Procs are sampled for CPU and memory; names starting with "realtime" count as the

@@ -104,8 +104,11 @@ func scrapeGauges(ctx context.Context, url string, names ...string) (map[string]
 	return out, sc.Err()
 }
 
-// metricsURL turns a realtime WebSocket URL into its metrics URL.
-func metricsURL(wsURL string) string {
-	u := strings.Replace(strings.Replace(wsURL, "wss://", "https://", 1), "ws://", "http://", 1)
-	return strings.TrimSuffix(u, "/ws") + "/metrics"
+// scrapeRealtime reads the named metrics from realtime instance i's /metrics, on its ops
+// listener (the public WebSocket port serves no metrics).
+func (t *Target) scrapeRealtime(ctx context.Context, i int, names ...string) (map[string]float64, error) {
+	if i >= len(t.RealtimeOpsURLs) {
+		return nil, fmt.Errorf("scenario: no ops URL for realtime instance %d", i+1)
+	}
+	return scrapeGauges(ctx, strings.TrimSuffix(t.RealtimeOpsURLs[i], "/")+"/metrics", names...)
 }

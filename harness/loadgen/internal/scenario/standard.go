@@ -109,7 +109,7 @@ func Idle(ctx context.Context, t *Target, conns, size int) (IdleRun, error) {
 	rt := realtimeProc(t, 0)
 	time.Sleep(2 * time.Second)
 	base := sampleProcs(rt).samples
-	baseM, _ := scrapeGauges(ctx, metricsURL(t.RealtimeURLs[0]), runtimeGauges...)
+	baseM, _ := t.scrapeRealtime(ctx, 0, runtimeGauges...)
 	ld, err := Open(ctx, t, Layout{Pop: pop})
 	if err != nil {
 		return run, err
@@ -145,7 +145,7 @@ func Idle(ctx context.Context, t *Target, conns, size int) (IdleRun, error) {
 	run.LoadedRSS = last
 	if n := float64(run.Connect.Joined); n > 0 {
 		run.PerConn = float64(run.LoadedRSS-run.BaselineRSS) / n
-		if m, err := scrapeGauges(ctx, metricsURL(t.RealtimeURLs[0]), runtimeGauges...); err == nil && baseM != nil {
+		if m, err := t.scrapeRealtime(ctx, 0, runtimeGauges...); err == nil && baseM != nil {
 			run.HeapPerConn = (m["go_memstats_heap_inuse_bytes"] - baseM["go_memstats_heap_inuse_bytes"]) / n
 			run.StackPerConn = (m["go_memstats_stack_inuse_bytes"] - baseM["go_memstats_stack_inuse_bytes"]) / n
 			run.GoroutinesPerConn = (m["go_goroutines"] - baseM["go_goroutines"]) / n

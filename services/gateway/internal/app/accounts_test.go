@@ -15,15 +15,13 @@ func TestRegister(t *testing.T) {
 	eachStore(t, func(t *testing.T, b *bundle) {
 		ctx := context.Background()
 		valid := Registration{Client: "198.51.100.7", Email: " Ada@Example.com ", Password: "correct horse", Name: " Ada "}
-
-		sess, err := b.Accounts.Register(ctx, valid)
-		if err != nil {
+		if err := b.Accounts.Register(ctx, valid); err != nil {
 			t.Fatal(err)
 		}
 		t.Run("the account is stored normalized with a hashed password", func(t *testing.T) {
 			u, err := b.st.UserByEmail(ctx, "ada@example.com")
-			if err != nil || u.ID != sess.User.ID || u.Name != "Ada" || u.PasswordHash != "plain:correct horse" {
-				t.Fatalf("stored %+v, %v; session user %+v", u, err, sess.User)
+			if err != nil || u.Name != "Ada" || u.PasswordHash != "plain:correct horse" {
+				t.Fatalf("stored %+v, %v", u, err)
 			}
 		})
 		t.Run("the attempt counts against the client's address", func(t *testing.T) {
@@ -31,12 +29,24 @@ func TestRegister(t *testing.T) {
 				t.Fatalf("limiter keys = %v", b.limiter.keys)
 			}
 		})
+		// Regression: issue 13 L6 (a taken email was a 409, so registration told anyone
+		// which emails have accounts).
+		t.Run("a taken email answers as a new one would, after the same work, and changes nothing", func(t *testing.T) {
+			hashes := b.hasher.hashes
+			err := b.Accounts.Register(ctx, Registration{Client: "203.0.113.5", Email: "ADA@example.com", Password: "squatter password", Name: "Eve"})
+			if err != nil || b.hasher.hashes != hashes+1 {
+				t.Fatalf("Register = %v after %d hashes; want nil after one, as for a new email", err, b.hasher.hashes-hashes)
+			}
+			u, err := b.st.UserByEmail(ctx, "ada@example.com")
+			if err != nil || u.Name != "Ada" || u.PasswordHash != "plain:correct horse" {
+				t.Fatalf("the existing account became %+v, %v", u, err)
+			}
+		})
 		tests := []struct {
 			name string
 			edit func(*Registration)
 			code apperr.Code
 		}{
-			{"a taken email is a conflict", func(r *Registration) { r.Email = "ADA@example.com" }, apperr.Conflict},
 			{"a malformed email is invalid", func(r *Registration) { r.Email = "ada" }, apperr.Invalid},
 			{"a short password is invalid", func(r *Registration) { r.Email, r.Password = "b@example.com", "short" }, apperr.Invalid},
 			{"an empty name is invalid", func(r *Registration) { r.Email, r.Name = "c@example.com", " " }, apperr.Invalid},
@@ -48,9 +58,9 @@ func TestRegister(t *testing.T) {
 				in := valid
 				tt.edit(&in)
 				hashes := b.hasher.hashes
-				_, err := b.Accounts.Register(ctx, in)
+				err := b.Accounts.Register(ctx, in)
 				wantCode(t, err, tt.code)
-				if tt.code != apperr.Conflict && b.hasher.hashes != hashes {
+				if b.hasher.hashes != hashes {
 					t.Fatal("a refused registration hashed the password")
 				}
 			})
@@ -94,10 +104,32 @@ func TestSignIn(t *testing.T) {
 		t.Run("attempts count per normalized email, existing or not", func(t *testing.T) {
 			b.limiter.deny["auth:account:ada@example.test"] = true
 			defer delete(b.limiter.deny, "auth:account:ada@example.test")
-			_, err := b.Accounts.SignIn(ctx, PasswordSignIn{Client: "c", Email: " Ada@Example.test", Password: "password-Ada"})
+			_, err := b.Accounts.SignIn(ctx, PasswordSignIn{Client: "elsewhere", Email: " Ada@Example.test", Password: "password-Ada"})
 			wantCode(t, err, apperr.RateLimited)
 			if !slices.Contains(b.limiter.keys, "auth:account:nobody@example.test") {
 				t.Fatalf("unknown emails were not counted: %v", b.limiter.keys)
+			}
+		})
+		// Regression: issue 13 M7 (failures from anywhere locked the owner out).
+		t.Run("an address the account signed in from is spared the per-account limit", func(t *testing.T) {
+			b.limiter.deny["auth:account:ada@example.test"] = true
+			defer delete(b.limiter.deny, "auth:account:ada@example.test")
+			sess, err := b.Accounts.SignIn(ctx, PasswordSignIn{Client: "c", Email: "ada@example.test", Password: "password-Ada"})
+			if err != nil || sess.User.ID != ada.ID {
+				t.Fatalf("SignIn from the owner's address = %+v, %v", sess.User, err)
+			}
+		})
+		t.Run("the limit per account and address holds at known addresses too", func(t *testing.T) {
+			key := "auth:account-ip:ada@example.test|c"
+			b.limiter.deny[key] = true
+			defer delete(b.limiter.deny, key)
+			_, err := b.Accounts.SignIn(ctx, PasswordSignIn{Client: "c", Email: "ada@example.test", Password: "password-Ada"})
+			wantCode(t, err, apperr.RateLimited)
+		})
+		t.Run("a wrong password does not make an address known", func(t *testing.T) {
+			_, _ = b.Accounts.SignIn(ctx, PasswordSignIn{Client: "guesser", Email: "ada@example.test", Password: "wrong one"})
+			if known, err := b.st.SignInAddressKnown(ctx, ada.ID, "guesser", b.now); err != nil || known {
+				t.Fatalf("SignInAddressKnown = %v, %v", known, err)
 			}
 		})
 	})

@@ -3,35 +3,67 @@ package app
 import (
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/quickchat-go/quickchat/services/gateway/internal/password"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
 )
 
-// Limits are the abuse limits the use cases enforce.
+// Limits are the abuse limits the use cases enforce. Zero rules and back-offs are off.
 type Limits struct {
 	// PasscodePerIP and PasscodePerGroup bound join attempts (each checks a passcode).
 	PasscodePerIP    ratelimit.Rule
 	PasscodePerGroup ratelimit.Rule
-	// LoginPerIP bounds sign-in and registration attempts from one client address;
-	// LoginPerAccount bounds sign-in attempts for one email address.
-	LoginPerIP      ratelimit.Rule
+	// PasscodeBackoffPerIP and PasscodeBackoffPerGroup make each wrong passcode from one
+	// address, or for one group, cost a longer wait before the next attempt.
+	PasscodeBackoffPerIP    ratelimit.Backoff
+	PasscodeBackoffPerGroup ratelimit.Backoff
+	// LoginPerIP bounds sign-in and registration attempts from one client address.
+	LoginPerIP ratelimit.Rule
+	// LoginPerAccountAddress bounds password sign-in attempts for one email address from
+	// one client address.
+	LoginPerAccountAddress ratelimit.Rule
+	// LoginPerAccount bounds password sign-in attempts for one email address from all
+	// the addresses the account has not signed in from within KnownAddressTTL together;
+	// addresses it has signed in from are spared it, so failures elsewhere never lock the
+	// owner out at home.
 	LoginPerAccount ratelimit.Rule
+	// OIDCStartPerIP bounds sign-ins started with the identity provider per address (each
+	// stores a pending sign-in).
+	OIDCStartPerIP ratelimit.Rule
+	// GroupCreatePerAccount and PasscodeChangePerAccount bound the passcode hashing one
+	// account can cause.
+	GroupCreatePerAccount    ratelimit.Rule
+	PasscodeChangePerAccount ratelimit.Rule
+	// MaxGroupsPerAccount caps how many groups one account owns; 0 means no cap.
+	MaxGroupsPerAccount int
 }
 
+// KnownAddressTTL is how long an address an account signed in from with its password is
+// remembered (from the latest such sign-in) and spared the per-account limit.
+const KnownAddressTTL = 30 * 24 * time.Hour
+
 // Deps are what the use cases need. Every field is required except Hasher (default:
-// argon2id with password.DefaultParams), OIDC and Now.
+// argon2id with password.DefaultParams), GroupHasher (default: the Hasher's secondary
+// lane, or the Hasher), OIDC, Log and Now.
 type Deps struct {
-	// Users, OIDCLogins, Groups, Members and Messages are the storage the use cases read
-	// and write (pkg/store implements them all).
+	// Users, Addresses, OIDCLogins, Groups, Members and Messages are the storage the use
+	// cases read and write (pkg/store implements them all).
 	Users      UserStore
+	Addresses  SignInAddressStore
 	OIDCLogins OIDCLoginStore
 	Groups     GroupStore
 	Members    MemberStore
 	Messages   MessageStore
 	// Sessions starts and renews account sessions.
 	Sessions Sessions
-	// Hasher hashes and checks passwords and passcodes.
+	// Hasher hashes and checks passwords and passcodes for sign-ins, registrations and
+	// joins.
 	Hasher Hasher
+	// GroupHasher hashes the passcodes of new groups and changed passcodes; it should be
+	// a lane of the Hasher that cannot take all of its capacity (password.Hasher's
+	// Secondary), so a flood of group creations never stalls sign-ins and joins.
+	GroupHasher Hasher
 	// Limiter enforces Limits.
 	Limiter Limiter
 	Limits  Limits
@@ -40,6 +72,8 @@ type Deps struct {
 	MemberTokenTTL time.Duration
 	// OIDC is nil when sign-in with an identity provider is not configured.
 	OIDC IdentityProvider
+	// Log receives security events (default: none).
+	Log *zap.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -57,19 +91,28 @@ func New(d Deps) *App {
 	if d.Hasher == nil {
 		d.Hasher = password.NewHasher(password.DefaultParams)
 	}
+	if d.GroupHasher == nil {
+		d.GroupHasher = d.Hasher
+		if h, ok := d.Hasher.(*password.Hasher); ok {
+			d.GroupHasher = h.Secondary()
+		}
+	}
+	if d.Log == nil {
+		d.Log = zap.NewNop()
+	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
 	access := groupAccess{groups: d.Groups, members: d.Members}
+	g := guard{limiter: d.Limiter, limits: d.Limits, log: securityLog{d.Log}}
 	return &App{
 		Accounts: &Accounts{
-			users: d.Users, logins: d.OIDCLogins, sessions: d.Sessions, hasher: d.Hasher,
-			limiter: d.Limiter, limits: d.Limits, oidc: d.OIDC, now: d.Now,
+			users: d.Users, addresses: d.Addresses, logins: d.OIDCLogins, sessions: d.Sessions, hasher: d.Hasher,
+			guard: g, oidc: d.OIDC, now: d.Now,
 		},
-		Groups: &Groups{access: access, users: d.Users, hasher: d.Hasher},
+		Groups: &Groups{access: access, users: d.Users, hasher: d.GroupHasher, guard: g},
 		Members: &Members{
-			access: access, hasher: d.Hasher, limiter: d.Limiter, limits: d.Limits,
-			tokens: d.Tokens, tokenTTL: d.MemberTokenTTL,
+			access: access, hasher: d.Hasher, guard: g, tokens: d.Tokens, tokenTTL: d.MemberTokenTTL,
 		},
 		History: &History{access: access, messages: d.Messages},
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
 	"github.com/quickchat-go/quickchat/pkg/apperr"
@@ -26,6 +28,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // (the persister's job in production).
 type testStore interface {
 	UserStore
+	SignInAddressStore
 	OIDCLoginStore
 	GroupStore
 	MemberStore
@@ -72,9 +75,13 @@ type memStore struct {
 	members  []store.Member
 	messages []store.Message
 	logins   map[string]store.OIDCLogin
+	// addresses maps an account id and a client to when the address is forgotten.
+	addresses map[string]time.Time
 }
 
-func newMemStore() *memStore { return &memStore{logins: map[string]store.OIDCLogin{}} }
+func newMemStore() *memStore {
+	return &memStore{logins: map[string]store.OIDCLogin{}, addresses: map[string]time.Time{}}
+}
 
 func (s *memStore) CreateUser(_ context.Context, u store.User) (store.User, error) {
 	s.mu.Lock()
@@ -110,6 +117,40 @@ func (s *memStore) UserByOIDC(_ context.Context, issuer, subject string) (store.
 	return s.findUser(func(u store.User) bool { return u.OIDCIssuer == issuer && u.OIDCSubject == subject })
 }
 
+func (s *memStore) ClaimUserForOIDC(_ context.Context, id uuid.UUID, issuer, subject string) (store.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slices.ContainsFunc(s.users, func(u store.User) bool { return u.OIDCIssuer == issuer && u.OIDCSubject == subject }) {
+		return store.User{}, apperr.New(apperr.Conflict, "identity linked")
+	}
+	i := slices.IndexFunc(s.users, func(u store.User) bool { return u.ID == id && u.OIDCIssuer == "" })
+	if i < 0 {
+		return store.User{}, apperr.New(apperr.NotFound, "unlinked account not found")
+	}
+	s.users[i].OIDCIssuer, s.users[i].OIDCSubject, s.users[i].PasswordHash = issuer, subject, ""
+	for k := range s.addresses {
+		if strings.HasPrefix(k, id.String()+"|") {
+			delete(s.addresses, k)
+		}
+	}
+	return s.users[i], nil
+}
+
+func (s *memStore) RememberSignInAddress(_ context.Context, user uuid.UUID, client string, until time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k := user.String() + "|" + client; until.After(s.addresses[k]) {
+		s.addresses[k] = until
+	}
+	return nil
+}
+
+func (s *memStore) SignInAddressKnown(_ context.Context, user uuid.UUID, client string, now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addresses[user.String()+"|"+client].After(now), nil
+}
+
 func (s *memStore) CreateOIDCLogin(_ context.Context, l store.OIDCLogin) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,8 +169,22 @@ func (s *memStore) TakeOIDCLogin(_ context.Context, stateHash []byte) (store.OID
 	return l, nil
 }
 
-func (s *memStore) CreateGroupWithOwner(ctx context.Context, g store.Group, owner store.Member) (store.Group, store.Member, error) {
+func (s *memStore) CreateGroupWithOwner(ctx context.Context, g store.Group, owner store.Member, maxOwned int) (store.Group, store.Member, error) {
 	s.mu.Lock()
+	if !slices.ContainsFunc(s.users, func(u store.User) bool { return u.ID == g.OwnerID }) {
+		s.mu.Unlock()
+		return store.Group{}, store.Member{}, apperr.New(apperr.NotFound, "group owner not found")
+	}
+	owned := 0
+	for _, o := range s.groups {
+		if o.OwnerID == g.OwnerID {
+			owned++
+		}
+	}
+	if maxOwned > 0 && owned >= maxOwned {
+		s.mu.Unlock()
+		return store.Group{}, store.Member{}, store.ErrTooManyGroups
+	}
 	g.CreatedAt, g.UpdatedAt = time.Now(), time.Now()
 	s.groups = append([]store.Group{g}, s.groups...) // newest first
 	s.mu.Unlock()
@@ -292,11 +347,40 @@ func (h *plainHasher) Verify(_ context.Context, secret, hash string) (bool, erro
 	return hash == "plain:"+secret, nil
 }
 
-// recordingLimiter records every key it is asked about and denies the keys in deny.
+// recordingLimiter records every key it is asked about and denies the keys in deny. Its
+// back-offs count failures per key and make a key wait once it has more than After.
 type recordingLimiter struct {
-	mu   sync.Mutex
-	keys []string
-	deny map[string]bool
+	mu       sync.Mutex
+	keys     []string
+	deny     map[string]bool
+	failures map[string]int
+}
+
+func (l *recordingLimiter) CheckBackoff(_ context.Context, key string, b ratelimit.Backoff, what string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keys = append(l.keys, key)
+	if w := b.Wait(l.failures[key]); w > 0 {
+		return apperr.Wrap(&ratelimit.Exceeded{RetryAfter: w}, apperr.RateLimited, "too many wrong %s", what)
+	}
+	return nil
+}
+
+func (l *recordingLimiter) RecordFailure(_ context.Context, key string, b ratelimit.Backoff) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b.Off() {
+		return 0, nil
+	}
+	l.failures[key]++
+	return l.failures[key], nil
+}
+
+func (l *recordingLimiter) ClearFailures(_ context.Context, key string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.failures, key)
+	return nil
 }
 
 func (l *recordingLimiter) Take(_ context.Context, key string, _ ratelimit.Rule, what string) error {
@@ -343,22 +427,31 @@ type bundle struct {
 	signer  *claimSigner
 	idp     *fakeProvider
 	now     time.Time
+	// events are the security events the use cases logged.
+	events *observer.ObservedLogs
 }
 
 // setup builds the use cases over st and fakes for everything else.
 func setup(t testing.TB, st testStore) *bundle {
 	t.Helper()
 	b := &bundle{
-		st: st, hasher: &plainHasher{}, limiter: &recordingLimiter{deny: map[string]bool{}},
+		st: st, hasher: &plainHasher{}, limiter: &recordingLimiter{deny: map[string]bool{}, failures: map[string]int{}},
 		signer: &claimSigner{}, idp: &fakeProvider{code: "good-code"}, now: time.Date(2026, 11, 27, 16, 0, 0, 0, time.UTC),
 	}
+	b.build(Limits{})
+	return b
+}
+
+// build (re)builds the use cases with limits l over the bundle's store and fakes.
+func (b *bundle) build(l Limits) {
+	core, events := observer.New(zap.InfoLevel)
+	b.events = events
 	b.App = New(Deps{
-		Users: b.st, OIDCLogins: b.st, Groups: b.st, Members: b.st, Messages: b.st,
-		Sessions: fakeSessions{}, Hasher: b.hasher, Limiter: b.limiter,
-		Tokens: b.signer, MemberTokenTTL: 15 * time.Minute, OIDC: b.idp,
+		Users: b.st, Addresses: b.st, OIDCLogins: b.st, Groups: b.st, Members: b.st, Messages: b.st,
+		Sessions: fakeSessions{}, Hasher: b.hasher, Limiter: b.limiter, Limits: l,
+		Tokens: b.signer, MemberTokenTTL: 15 * time.Minute, OIDC: b.idp, Log: zap.New(core),
 		Now: func() time.Time { return b.now },
 	})
-	return b
 }
 
 // account stores an account with a password and returns a caller signed in to it.

@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/store"
@@ -11,10 +13,16 @@ import (
 
 // Groups creates, shows, changes and deletes chat groups. Group ids are taken as the
 // client wrote them: a malformed id is simply a group that does not exist.
+//
+// Every passcode a group gets is hashed, which is expensive on purpose, so the hashing one
+// account can cause is limited: group creations and passcode changes per account, and
+// the groups one account may own. The hashing runs on its own lane (Deps.GroupHasher),
+// which can never take the capacity sign-ins and joins need.
 type Groups struct {
 	access groupAccess
 	users  UserStore
 	hasher Hasher
+	guard  guard
 }
 
 // Mine lists the groups the signed-in caller owns, newest first.
@@ -46,14 +54,39 @@ func (g *Groups) Create(ctx context.Context, c Caller, title, passcode string) (
 		}
 		return store.Group{}, err
 	}
+	who := zap.String("account", owner.ID.String())
+	maxOwned := g.guard.limits.MaxGroupsPerAccount
+	// The store enforces the cap atomically; looking first spares the hash when the
+	// account is at the cap already.
+	if maxOwned > 0 {
+		owned, err := g.access.groups.GroupsByOwner(ctx, owner.ID)
+		if err != nil {
+			return store.Group{}, err
+		}
+		if len(owned) >= maxOwned {
+			return store.Group{}, g.tooMany(maxOwned, who)
+		}
+	}
+	if err := g.guard.take(ctx, "groups:create:"+owner.ID.String(), g.guard.limits.GroupCreatePerAccount,
+		"groups created", "group_create_per_account", who); err != nil {
+		return store.Group{}, err
+	}
 	hash, err := g.hasher.Hash(ctx, passcode)
 	if err != nil {
 		return store.Group{}, err
 	}
 	created, _, err := g.access.groups.CreateGroupWithOwner(ctx,
 		store.Group{ID: uuid.New(), OwnerID: owner.ID, Title: title, PasscodeHash: hash},
-		store.Member{ID: uuid.New(), DisplayName: owner.Name})
+		store.Member{ID: uuid.New(), DisplayName: owner.Name}, maxOwned)
+	if errors.Is(err, store.ErrTooManyGroups) {
+		return store.Group{}, g.tooMany(maxOwned, who)
+	}
 	return created, err
+}
+
+func (g *Groups) tooMany(maxOwned int, who zap.Field) error {
+	g.guard.log.event(true, "group_cap_reached", who, zap.Int("max_groups", maxOwned))
+	return apperr.New(apperr.Conflict, "you already own %d groups, the most allowed; delete one first", maxOwned)
 }
 
 // Get returns a group its members (and owner) may see.
@@ -79,6 +112,10 @@ func (g *Groups) Update(ctx context.Context, c Caller, groupID string, title, pa
 	}
 	if passcode != nil {
 		if err := checkPasscode(*passcode); err != nil {
+			return store.Group{}, err
+		}
+		if err := g.guard.take(ctx, "groups:passcode:"+group.OwnerID.String(), g.guard.limits.PasscodeChangePerAccount,
+			"passcode changes", "passcode_change_per_account", zap.String("account", group.OwnerID.String())); err != nil {
 			return store.Group{}, err
 		}
 		if u.PasscodeHash, err = g.hasher.Hash(ctx, *passcode); err != nil {

@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/google/uuid"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
+	"github.com/quickchat-go/quickchat/pkg/store"
 	"github.com/quickchat-go/quickchat/pkg/token"
 )
 
@@ -169,6 +171,61 @@ func TestCreateAndChangeGroups(t *testing.T) {
 			wantCode(t, err, apperr.Invalid)
 			if stored, _ := b.st.Group(ctx, g.ID); stored.Title != "Book club" {
 				t.Fatalf("title became %q", stored.Title)
+			}
+		})
+	})
+}
+
+// Regression: issue 13 M4. One account created 411 groups in 17 s, each costing a hash.
+// Creations and passcode changes now count per account, and an account owns at most
+// MaxGroupsPerAccount groups.
+func TestGroupHashingIsLimitedPerAccount(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		b.build(Limits{MaxGroupsPerAccount: 2})
+		owner, ownerCaller := b.account(t, "Owner")
+		g := b.group(t, ownerCaller, "One")
+		b.group(t, ownerCaller, "Two")
+
+		t.Run("a creation beyond the cap is a conflict and costs no hash", func(t *testing.T) {
+			hashes := b.hasher.hashes
+			_, err := b.Groups.Create(ctx, ownerCaller, "Three", "long enough")
+			wantCode(t, err, apperr.Conflict)
+			if b.hasher.hashes != hashes {
+				t.Fatal("a refused creation hashed its passcode")
+			}
+			if gs, _ := b.Groups.Mine(ctx, ownerCaller); len(gs) != 2 {
+				t.Fatalf("the owner has %d groups, want 2", len(gs))
+			}
+		})
+		t.Run("the store enforces the cap even when the early look misses it", func(t *testing.T) {
+			_, _, err := b.st.CreateGroupWithOwner(ctx, store.Group{ID: uuid.New(), OwnerID: owner.ID, Title: "Race", PasscodeHash: "x"},
+				store.Member{ID: uuid.New(), DisplayName: "Owner"}, 2)
+			if !errors.Is(err, store.ErrTooManyGroups) {
+				t.Fatalf("CreateGroupWithOwner over the cap = %v, want ErrTooManyGroups", err)
+			}
+		})
+		t.Run("creations count per account before any hash", func(t *testing.T) {
+			_, other := b.account(t, "Other")
+			key := "groups:create:" + other.Claims.Subject
+			b.limiter.deny[key] = true
+			defer delete(b.limiter.deny, key)
+			hashes := b.hasher.hashes
+			_, err := b.Groups.Create(ctx, other, "Flood", "long enough")
+			wantCode(t, err, apperr.RateLimited)
+			if b.hasher.hashes != hashes {
+				t.Fatal("a limited creation hashed its passcode")
+			}
+		})
+		t.Run("passcode changes count per account before any hash", func(t *testing.T) {
+			key := "groups:passcode:" + owner.ID.String()
+			b.limiter.deny[key] = true
+			defer delete(b.limiter.deny, key)
+			code, title := "another passcode", "Renamed"
+			_, err := b.Groups.Update(ctx, ownerCaller, g.ID.String(), nil, &code)
+			wantCode(t, err, apperr.RateLimited)
+			if _, err := b.Groups.Update(ctx, ownerCaller, g.ID.String(), &title, nil); err != nil {
+				t.Fatalf("a title change counted as a passcode change: %v", err)
 			}
 		})
 	})

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/store"
@@ -16,8 +17,7 @@ import (
 type Members struct {
 	access   groupAccess
 	hasher   Hasher
-	limiter  Limiter
-	limits   Limits
+	guard    guard
 	tokens   TokenSigner
 	tokenTTL time.Duration
 }
@@ -44,10 +44,16 @@ type Joining struct {
 
 // Join checks the passcode (on the server, never in the browser), records the member and
 // returns a member token scoped to this one group. A signed-in caller's membership is
-// linked to the account, and joining again returns the same membership. Attempts are
-// limited per client address and per group before any passcode is checked.
+// linked to the account, and joining again returns the same membership.
+//
+// Attempts are limited per client address and per group before any passcode is checked,
+// and every wrong passcode makes the address and the group wait longer before the next
+// check (exponential back-off). The group's failures are forgotten when someone joins
+// with the right passcode; the address's only after a quiet day, so an attacker cannot
+// reset them by joining a group of its own.
 func (m *Members) Join(ctx context.Context, c Caller, in Joining) (MemberToken, error) {
-	if err := m.limiter.Take(ctx, "join:ip:"+in.Client, m.limits.PasscodePerIP, "passcode attempts"); err != nil {
+	byIP := client(in.Client)
+	if err := m.guard.take(ctx, "join:ip:"+in.Client, m.guard.limits.PasscodePerIP, "passcode attempts", "passcode_per_ip", byIP); err != nil {
 		return MemberToken{}, err
 	}
 	name, err := cleanName(in.Name, "name")
@@ -62,7 +68,18 @@ func (m *Members) Join(ctx context.Context, c Caller, in Joining) (MemberToken, 
 	if err != nil {
 		return MemberToken{}, err
 	}
-	if err := m.limiter.Take(ctx, "join:group:"+g.ID.String(), m.limits.PasscodePerGroup, "passcode attempts for this group"); err != nil {
+	inGroup := zap.String("group", g.ID.String())
+	if err := m.guard.take(ctx, "join:group:"+g.ID.String(), m.guard.limits.PasscodePerGroup,
+		"passcode attempts for this group", "passcode_per_group", byIP, inGroup); err != nil {
+		return MemberToken{}, err
+	}
+	ipKey, groupKey := "passcode:ip:"+in.Client, "passcode:group:"+g.ID.String()
+	if err := m.guard.waitBackoff(ctx, ipKey, m.guard.limits.PasscodeBackoffPerIP,
+		"passcodes from this address", "passcode_backoff_per_ip", byIP, inGroup); err != nil {
+		return MemberToken{}, err
+	}
+	if err := m.guard.waitBackoff(ctx, groupKey, m.guard.limits.PasscodeBackoffPerGroup,
+		"passcodes for this group", "passcode_backoff_per_group", byIP, inGroup); err != nil {
 		return MemberToken{}, err
 	}
 	ok, err := m.hasher.Verify(ctx, in.Passcode, g.PasscodeHash)
@@ -70,7 +87,21 @@ func (m *Members) Join(ctx context.Context, c Caller, in Joining) (MemberToken, 
 		return MemberToken{}, err
 	}
 	if !ok {
+		ipFails, err := m.guard.limiter.RecordFailure(ctx, ipKey, m.guard.limits.PasscodeBackoffPerIP)
+		if err != nil {
+			return MemberToken{}, err
+		}
+		groupFails, err := m.guard.limiter.RecordFailure(ctx, groupKey, m.guard.limits.PasscodeBackoffPerGroup)
+		if err != nil {
+			return MemberToken{}, err
+		}
+		m.guard.log.event(false, "passcode_failed", byIP, inGroup, zap.Int("address_failures", ipFails), zap.Int("group_failures", groupFails))
 		return MemberToken{}, wrong
+	}
+	if !m.guard.limits.PasscodeBackoffPerGroup.Off() {
+		if err := m.guard.limiter.ClearFailures(ctx, groupKey); err != nil {
+			return MemberToken{}, err
+		}
 	}
 	member := store.Member{ID: uuid.New(), GroupID: g.ID, DisplayName: name}
 	if c.Claims != nil && c.Claims.Kind == token.KindAccess {

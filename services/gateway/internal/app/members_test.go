@@ -11,6 +11,7 @@ import (
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/token"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
 )
 
 func TestJoin(t *testing.T) {
@@ -112,6 +113,47 @@ func TestRenewToken(t *testing.T) {
 			forged := Bearer(token.Claims{Subject: guest.ID.String(), Kind: token.KindMember, GroupID: other.ID.String()})
 			_, err := b.Members.RenewToken(ctx, forged, other.ID.String())
 			wantCode(t, err, apperr.NotFound)
+		})
+	})
+}
+
+// Regression: issue 13 M6. Wrong passcodes now make the address and the group wait
+// longer and longer; the group's failures are forgotten when someone gets in, the
+// address's are not.
+func TestWrongPasscodesBackOff(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		backoff := ratelimit.Backoff{After: 2, Base: time.Second, Max: time.Minute}
+		b.build(Limits{PasscodeBackoffPerIP: backoff, PasscodeBackoffPerGroup: backoff})
+		_, owner := b.account(t, "Owner")
+		g := b.group(t, owner, "Club")
+		join := func(client, passcode string) error {
+			_, err := b.Members.Join(ctx, Caller{}, Joining{Client: client, GroupID: g.ID.String(), Name: "Someone", Passcode: passcode})
+			return err
+		}
+		for range 2 {
+			wantCode(t, join("mallory", "wrong guess"), apperr.Forbidden)
+		}
+		wantCode(t, join("mallory", "wrong guess"), apperr.Forbidden)
+		t.Run("beyond the free failures the address waits, right passcode or not", func(t *testing.T) {
+			checks := b.hasher.checks
+			wantCode(t, join("mallory", "open sesame"), apperr.RateLimited)
+			if b.hasher.checks != checks {
+				t.Fatal("a waiting address had its passcode checked")
+			}
+		})
+		t.Run("the group waits too, whoever asks", func(t *testing.T) {
+			wantCode(t, join("alice", "open sesame"), apperr.RateLimited)
+		})
+		t.Run("the right passcode clears the group's failures but not the address's", func(t *testing.T) {
+			b.limiter.failures["passcode:group:"+g.ID.String()] = 0
+			if err := join("alice", "open sesame"); err != nil {
+				t.Fatal(err)
+			}
+			if b.limiter.failures["passcode:ip:mallory"] != 3 {
+				t.Fatalf("the address has %d failures, want 3", b.limiter.failures["passcode:ip:mallory"])
+			}
+			wantCode(t, join("mallory", "open sesame"), apperr.RateLimited)
 		})
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/store"
@@ -37,10 +38,16 @@ type OIDCStart struct {
 }
 
 // BeginOIDCSignIn starts an authorization-code flow with PKCE and a nonce, and records it
-// for OIDCSignInTTL.
-func (a *Accounts) BeginOIDCSignIn(ctx context.Context) (OIDCStart, error) {
+// for OIDCSignInTTL (the janitor deletes it after that). Anyone may start one, so starts
+// are limited per client address (a rate-limit key, see clientip.Key): one address can
+// keep at most about OIDCStartPerIP's burst plus what it refills in OIDCSignInTTL and a
+// janitor interval pending.
+func (a *Accounts) BeginOIDCSignIn(ctx context.Context, c string) (OIDCStart, error) {
 	if a.oidc == nil {
 		return OIDCStart{}, errOIDCOff
+	}
+	if err := a.guard.take(ctx, "oidc:ip:"+c, a.guard.limits.OIDCStartPerIP, "sign-ins started", "oidc_start_per_ip", client(c)); err != nil {
+		return OIDCStart{}, err
 	}
 	state, nonce := randomToken(), randomToken()
 	verifier := oidclogin.NewVerifier()
@@ -111,7 +118,7 @@ func (a *Accounts) FinishOIDCSignIn(ctx context.Context, cb OIDCCallback) (OIDCS
 	if err != nil {
 		return out, err
 	}
-	u, err := a.oidcAccount(ctx, id)
+	u, err := a.oidcAccount(ctx, id, cb.Client)
 	if err != nil {
 		return out, err
 	}
@@ -119,11 +126,19 @@ func (a *Accounts) FinishOIDCSignIn(ctx context.Context, cb OIDCCallback) (OIDCS
 	return out, err
 }
 
-// oidcAccount returns the account linked to an external identity, creating it on first
-// sign-in. It never links an identity to an existing password account by email: whoever
-// registered that email first might not own it (we do not verify emails), and linking
-// would hand them the identity's sessions.
-func (a *Accounts) oidcAccount(ctx context.Context, id oidclogin.Identity) (store.User, error) {
+// oidcAccount returns the account linked to an external identity, creating or claiming
+// it on the identity's first sign-in. The rule, for an identity not linked yet:
+//
+//   - the provider must say the email is verified (email_verified), else nothing happens;
+//   - no account has the email: a new account is created for the identity;
+//   - an account with the email has no identity: the identity claims it. We never verify
+//     emails ourselves, so whoever registered that email with a password may not own it
+//     (a squatter waiting for its owner); the provider has verified that this person
+//     does. The identity is linked, the password removed and every session of the
+//     account revoked, so only the verified owner signs in to it from then on;
+//   - an account with the email is linked to another identity: Conflict, since an
+//     account never moves from one identity to another.
+func (a *Accounts) oidcAccount(ctx context.Context, id oidclogin.Identity, c string) (store.User, error) {
 	u, err := a.users.UserByOIDC(ctx, id.Issuer, id.Subject)
 	if err == nil || !apperr.Is(err, apperr.NotFound) {
 		return u, err
@@ -144,15 +159,43 @@ func (a *Accounts) oidcAccount(ctx context.Context, id oidclogin.Identity) (stor
 		ID: uuid.New(), Email: email, Name: name, OIDCIssuer: id.Issuer, OIDCSubject: id.Subject,
 	})
 	if apperr.Is(err, apperr.Conflict) {
-		// A concurrent callback may have created this very identity a moment ago.
-		if again, err2 := a.users.UserByOIDC(ctx, id.Issuer, id.Subject); err2 == nil {
-			return again, nil
-		}
-		return store.User{}, apperr.New(apperr.Conflict, "an account with this email already exists; sign in with its password")
+		return a.claimAccount(ctx, id, email, c)
 	}
 	if err != nil {
 		return store.User{}, fmt.Errorf("create account for OIDC identity: %w", err)
 	}
+	return u, nil
+}
+
+// claimAccount links a verified identity to the account that has its email (see
+// oidcAccount).
+func (a *Accounts) claimAccount(ctx context.Context, id oidclogin.Identity, email, c string) (store.User, error) {
+	taken := apperr.New(apperr.Conflict, "an account with this email is linked to another sign-in")
+	// A concurrent callback may have created or claimed the account for this very
+	// identity a moment ago.
+	if again, err := a.users.UserByOIDC(ctx, id.Issuer, id.Subject); err == nil {
+		return again, nil
+	}
+	existing, err := a.users.UserByEmail(ctx, email)
+	if err != nil {
+		return store.User{}, fmt.Errorf("find account to claim: %w", err)
+	}
+	if existing.OIDCSubject != "" {
+		return store.User{}, taken
+	}
+	u, err := a.users.ClaimUserForOIDC(ctx, existing.ID, id.Issuer, id.Subject)
+	if apperr.Is(err, apperr.NotFound) || apperr.Is(err, apperr.Conflict) {
+		// Linked or deleted in between: let the next sign-in start over.
+		if again, err2 := a.users.UserByOIDC(ctx, id.Issuer, id.Subject); err2 == nil {
+			return again, nil
+		}
+		return store.User{}, taken
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("claim account for OIDC identity: %w", err)
+	}
+	a.guard.log.event(true, "account_claimed_by_identity", client(c), zap.String("account", u.ID.String()),
+		zap.String("issuer", id.Issuer), zap.Bool("had_password", existing.PasswordHash != ""))
 	return u, nil
 }
 

@@ -23,7 +23,7 @@ func TestOIDCSignIn(t *testing.T) {
 		// begin starts a sign-in and returns the callback the browser would bring back.
 		begin := func(t *testing.T) OIDCCallback {
 			t.Helper()
-			start, err := b.Accounts.BeginOIDCSignIn(ctx)
+			start, err := b.Accounts.BeginOIDCSignIn(ctx, "c")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,10 +93,12 @@ func TestOIDCSignIn(t *testing.T) {
 		}{
 			{"an unverified email makes no account", oidclogin.Identity{Subject: "u1", Email: "u1@example.test", Name: "U"}, apperr.Forbidden, ""},
 			{"a missing email makes no account", oidclogin.Identity{Subject: "u2", EmailVerified: true, Name: "U"}, apperr.Forbidden, ""},
-			{"an identity is never linked to a password account by email", oidclogin.Identity{Subject: "u3", Email: "pat@example.test", EmailVerified: true, Name: "Pat"}, apperr.Conflict, ""},
 			{"a missing name falls back to the email's local part", oidclogin.Identity{Subject: "u4", Email: "kim.lee@example.test", EmailVerified: true}, "", "kim.lee"},
+			{"an identity never takes an account linked to another identity", oidclogin.Identity{Subject: "u5", Email: "grace@example.test", EmailVerified: true}, apperr.Conflict, ""},
 		}
-		b.account(t, "Pat")
+		if _, err := b.st.CreateUser(ctx, oidcOnlyUser()); err != nil {
+			t.Fatal(err)
+		}
 		for _, tt := range identities {
 			t.Run(tt.name, func(t *testing.T) {
 				tt.id.Issuer = "https://idp.test"
@@ -111,14 +113,52 @@ func TestOIDCSignIn(t *testing.T) {
 	})
 }
 
+// Regression: issue 13 L6. A password account registered with someone's email blocked
+// that person's OIDC sign-in for good. A verified email now claims the account: the
+// identity is linked and the password, which nobody verified, stops working.
+func TestAVerifiedIdentityClaimsThePasswordAccountWithItsEmail(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		pat, _ := b.account(t, "Pat")
+		start, err := b.Accounts.BeginOIDCSignIn(ctx, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.idp.id = oidclogin.Identity{Issuer: "https://idp.test", Subject: "pat", Email: "PAT@example.test", EmailVerified: true, Name: "Pat"}
+		res, err := b.Accounts.FinishOIDCSignIn(ctx, OIDCCallback{Client: "c", State: start.State, Code: "good-code", BrowserState: start.State})
+		if err != nil || res.Session.User.ID != pat.ID {
+			t.Fatalf("sign-in = %+v, %v; want Pat's account %v", res.Session.User, err, pat.ID)
+		}
+		u, err := b.st.UserByOIDC(ctx, "https://idp.test", "pat")
+		if err != nil || u.ID != pat.ID || u.PasswordHash != "" {
+			t.Fatalf("claimed account = %+v, %v; want Pat's, without a password", u, err)
+		}
+		_, err = b.Accounts.SignIn(ctx, PasswordSignIn{Client: "c", Email: "pat@example.test", Password: "password-Pat"})
+		wantCode(t, err, apperr.Unauthorized)
+	})
+}
+
 func TestOIDCSignInWhenNotConfigured(t *testing.T) {
 	b := setup(t, newMemStore())
 	b.Accounts.oidc = nil
 	if b.Accounts.OIDCEnabled() {
 		t.Fatal("OIDCEnabled without a provider")
 	}
-	_, err := b.Accounts.BeginOIDCSignIn(context.Background())
+	_, err := b.Accounts.BeginOIDCSignIn(context.Background(), "c")
 	wantCode(t, err, apperr.NotFound)
 	_, err = b.Accounts.FinishOIDCSignIn(context.Background(), OIDCCallback{State: "s", Code: "c", BrowserState: "s"})
 	wantCode(t, err, apperr.NotFound)
+}
+
+// Regression: issue 13 M5 (anyone could store pending sign-ins without limit).
+func TestOIDCStartsCountPerAddress(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		b.limiter.deny["oidc:ip:203.0.113.7"] = true
+		_, err := b.Accounts.BeginOIDCSignIn(ctx, "203.0.113.7")
+		wantCode(t, err, apperr.RateLimited)
+		if _, err := b.Accounts.BeginOIDCSignIn(ctx, "198.51.100.1"); err != nil {
+			t.Fatalf("another address was refused: %v", err)
+		}
+	})
 }

@@ -20,6 +20,18 @@ type UserStore interface {
 	UserByID(ctx context.Context, id uuid.UUID) (store.User, error)
 	UserByEmail(ctx context.Context, email string) (store.User, error)
 	UserByOIDC(ctx context.Context, issuer, subject string) (store.User, error)
+	// ClaimUserForOIDC links an identity to the account id, which has none, removes its
+	// password and ends its sessions; a gone or already linked account is NotFound.
+	ClaimUserForOIDC(ctx context.Context, id uuid.UUID, issuer, subject string) (store.User, error)
+}
+
+// SignInAddressStore remembers the client addresses (rate-limit keys) accounts signed in
+// from with their password.
+type SignInAddressStore interface {
+	RememberSignInAddress(ctx context.Context, user uuid.UUID, client string, until time.Time) error
+	// SignInAddressKnown reports whether the address is remembered for the account at
+	// now; the nil account has no addresses.
+	SignInAddressKnown(ctx context.Context, user uuid.UUID, client string, now time.Time) (bool, error)
 }
 
 // OIDCLoginStore keeps a sign-in with an identity provider between the redirect to the
@@ -31,8 +43,10 @@ type OIDCLoginStore interface {
 
 // GroupStore keeps groups.
 type GroupStore interface {
-	// CreateGroupWithOwner stores g and makes the owner its first member, atomically.
-	CreateGroupWithOwner(ctx context.Context, g store.Group, owner store.Member) (store.Group, store.Member, error)
+	// CreateGroupWithOwner stores g and makes the owner its first member, atomically; when
+	// maxOwned is positive and the owner already owns that many groups it stores nothing
+	// and fails with store.ErrTooManyGroups.
+	CreateGroupWithOwner(ctx context.Context, g store.Group, owner store.Member, maxOwned int) (store.Group, store.Member, error)
 	Group(ctx context.Context, id uuid.UUID) (store.Group, error)
 	// GroupsByOwner lists the groups an account owns, newest first.
 	GroupsByOwner(ctx context.Context, owner uuid.UUID) ([]store.Group, error)
@@ -71,10 +85,16 @@ type Hasher interface {
 	Verify(ctx context.Context, secret, hash string) (bool, error)
 }
 
-// Limiter counts one attempt for key under rule and fails with apperr.RateLimited when
-// the key has used up its budget; what names the attempts in the client's message.
+// Limiter enforces rate limits and back-offs. Take counts one attempt for key under rule
+// and fails with apperr.RateLimited when the key has used up its budget; CheckBackoff
+// fails with apperr.RateLimited while key must still wait after its failures;
+// RecordFailure counts a failure for key and returns its failures in a row; ClearFailures
+// forgets them. what names the attempts in the client's message.
 type Limiter interface {
 	Take(ctx context.Context, key string, rule ratelimit.Rule, what string) error
+	CheckBackoff(ctx context.Context, key string, b ratelimit.Backoff, what string) error
+	RecordFailure(ctx context.Context, key string, b ratelimit.Backoff) (int, error)
+	ClearFailures(ctx context.Context, key string) error
 }
 
 // TokenSigner signs the member tokens the realtime service accepts.

@@ -56,9 +56,14 @@ func TestSecretLengths(t *testing.T) {
 		secret string
 		ok     bool
 	}{
-		{"a passcode of 4 characters is enough", checkPasscode, "abcd", true},
-		{"a passcode of 3 characters is not", checkPasscode, "abc", false},
-		{"a passcode counts characters, not bytes, from below", checkPasscode, "ééé", false},
+		// Regression: issue 13 M6 (4-character passcodes fell to online guessing in hours).
+		{"a passcode of 8 characters is enough", checkPasscode, "abcd1234", true},
+		{"a passcode of 7 characters is not", checkPasscode, "abcd123", false},
+		{"a passcode of 4 characters is not", checkPasscode, "abcd", false},
+		{"a passcode counts characters, not bytes, from below", checkPasscode, "éèêëàâä", false},
+		{"a passcode of 8 characters with 5 different ones is enough", checkPasscode, "ab1ab2c3", true},
+		{"a passcode of fewer than 5 different characters is not", checkPasscode, "12121212", false},
+		{"a passcode of one character repeated is not", checkPasscode, "aaaaaaaaaaaa", false},
 		{"a passcode over 128 bytes is refused", checkPasscode, strings.Repeat("é", 65), false},
 		{"a password of 8 characters is enough", checkPassword, "12345678", true},
 		{"a password of 7 characters is not", checkPassword, "1234567", false},

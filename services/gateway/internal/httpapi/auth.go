@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/clientip"
@@ -29,14 +30,16 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	sess, err := s.App.Accounts.Register(r.Context(), app.Registration{
+	err := s.App.Accounts.Register(r.Context(), app.Registration{
 		Client: clientKey(r), Email: in.Email, Password: in.Password, Name: in.Name,
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, sessionOut(sess, true))
+	writeJSON(w, http.StatusAccepted, gatewayapi.RegistrationAccepted{
+		Message: "registration received; sign in with this email and password",
+	})
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +53,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sessionOut(sess, true))
+	s.setRefreshCookie(w, sess)
+	writeJSON(w, http.StatusOK, sessionOut(sess))
 }
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
@@ -81,6 +85,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		c, err := s.verifier.Verify(r.Context(), strings.TrimSpace(raw))
 		if err != nil {
+			s.securityEvent(r, false, "token_refused", zap.String("reason", apperr.MessageOf(err)))
 			s.writeError(w, r, err)
 			return
 		}

@@ -14,16 +14,12 @@ func userOut(u store.User) gatewayapi.User {
 	return gatewayapi.User{ID: u.ID.String(), Email: u.Email, Name: u.Name, CreatedAt: gatewayapi.NewTime(u.CreatedAt)}
 }
 
-// sessionOut leaves the refresh token out when it travels in the HttpOnly cookie instead.
-func sessionOut(sess session.Session, withRefresh bool) gatewayapi.Session {
-	out := gatewayapi.Session{
+// sessionOut never carries the refresh token: it travels only in the HttpOnly cookie.
+func sessionOut(sess session.Session) gatewayapi.Session {
+	return gatewayapi.Session{
 		User: userOut(sess.User), AccessToken: sess.AccessToken, TokenType: "Bearer",
 		ExpiresIn: int(sess.AccessTTL.Seconds()), RefreshExpiresAt: gatewayapi.NewTime(sess.RefreshExpiresAt),
 	}
-	if withRefresh {
-		out.RefreshToken = sess.RefreshToken
-	}
-	return out
 }
 
 // groupOut never carries the passcode or its hash.

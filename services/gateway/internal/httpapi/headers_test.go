@@ -17,7 +17,6 @@ func TestEveryResponseCarriesTheSecurityHeaders(t *testing.T) {
 		req    req
 		status int
 	}{
-		{"a health probe", req{method: "GET", path: "/healthz"}, http.StatusOK},
 		{"the public keys", req{method: "GET", path: "/.well-known/jwks.json"}, http.StatusOK},
 		{"a signed-in request", req{method: "GET", path: "/api/auth/me", bearer: a.access}, http.StatusOK},
 		{"a refused sign-in", req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": a.email, "password": "wrong password"}}, http.StatusUnauthorized},

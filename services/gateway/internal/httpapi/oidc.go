@@ -23,7 +23,7 @@ func (s *Server) registerOIDCRoutes(r chi.Router) {
 // handleOIDCLogin redirects the browser to the identity provider, keeping the state in a
 // cookie.
 func (s *Server) handleOIDCLogin(w http.ResponseWriter, r *http.Request) {
-	start, err := s.App.Accounts.BeginOIDCSignIn(r.Context())
+	start, err := s.App.Accounts.BeginOIDCSignIn(r.Context(), clientKey(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

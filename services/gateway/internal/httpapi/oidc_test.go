@@ -119,15 +119,32 @@ func TestOIDCCallbackRejections(t *testing.T) {
 		callback, state := oidcStart(t, e)
 		want(t, e.do(t, req{method: "GET", path: callback, cookies: []*http.Cookie{state}}), http.StatusForbidden)
 	})
-	t.Run("an identity is never linked to a password account by email", func(t *testing.T) {
+	// Regression: issue 13 L6 (a password account squatting the email blocked the
+	// verified owner's OIDC sign-in with 409 for good).
+	t.Run("a verified identity claims the password account with its email", func(t *testing.T) {
 		a := e.register(t, "Pat")
 		e.oidc.SetUser(oidctest.User{Subject: "sub-3", Email: a.email, EmailVerified: true, Name: "Pat"})
 		callback, state := oidcStart(t, e)
 		r := e.do(t, req{method: "GET", path: callback, cookies: []*http.Cookie{state}})
-		want(t, r, http.StatusConflict)
-		if findCookie(r.header, "qc_refresh") != nil {
-			t.Fatal("a refused sign-in must not set a session cookie")
+		want(t, r, http.StatusSeeOther)
+		refresh := findCookie(r.header, "qc_refresh")
+		r = e.do(t, req{method: "POST", path: "/api/auth/refresh", cookies: []*http.Cookie{refresh}})
+		want(t, r, http.StatusOK)
+		var s sessionBody
+		r.decode(t, &s)
+		if s.User.ID != a.id {
+			t.Fatalf("the identity signed in to account %v, want the claimed %v", s.User.ID, a.id)
 		}
+		// The unverified password and the sessions it started are gone.
+		want(t, e.do(t, req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": a.email, "password": a.pass}}), http.StatusUnauthorized)
+		want(t, e.do(t, req{method: "POST", path: "/api/auth/refresh", cookies: a.refreshCookie()}), http.StatusUnauthorized)
+	})
+	t.Run("an unverified email claims nothing", func(t *testing.T) {
+		a := e.register(t, "Quinn")
+		e.oidc.SetUser(oidctest.User{Subject: "sub-4", Email: a.email, EmailVerified: false, Name: "Quinn"})
+		callback, state := oidcStart(t, e)
+		want(t, e.do(t, req{method: "GET", path: callback, cookies: []*http.Cookie{state}}), http.StatusForbidden)
+		want(t, e.do(t, req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": a.email, "password": a.pass}}), http.StatusOK)
 	})
 }
 

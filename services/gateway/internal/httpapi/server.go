@@ -10,7 +10,6 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/clientip"
 	"github.com/quickchat-go/quickchat/pkg/gatewayapi"
-	"github.com/quickchat-go/quickchat/pkg/ops"
 	"github.com/quickchat-go/quickchat/pkg/token"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/app"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/web"
@@ -28,22 +27,28 @@ type Deps struct {
 	PostLoginURL string
 	// SecureCookies marks cookies Secure (only sent over HTTPS or to localhost).
 	SecureCookies bool
-	Health        *ops.Health
 	Log           *zap.Logger
 	// RealtimeURL is the WebSocket URL handed to clients that join a group.
 	RealtimeURL string
 	// MaxBodyBytes bounds every request body (default 64 KiB).
 	MaxBodyBytes int64
+	// AllowedOrigins are browser origins (scheme://host[:port]) besides the gateway's own
+	// that may call the routes of the session cookie (/api/auth/*); default none. Each
+	// must pass CheckAllowedOrigins.
+	AllowedOrigins []string
 }
 
 // Server is the gateway's HTTP handler.
 type Server struct {
 	Deps
 	verifier token.Verifier
+	origins  *http.CrossOriginProtection
 	router   chi.Router
 }
 
-// NewServer builds the router. App, Signer, Health and Log are required.
+// NewServer builds the router of the public listener. App, Signer and Log are required.
+// The ops endpoints (/healthz, /readyz, /metrics) are not here: they are served on the ops
+// address (package ops), so the public port answers 404 for them.
 func NewServer(d Deps) *Server {
 	if d.ClientIP == nil {
 		d.ClientIP = clientip.New(nil)
@@ -54,7 +59,15 @@ func NewServer(d Deps) *Server {
 	if d.PostLoginURL == "" {
 		d.PostLoginURL = "/"
 	}
-	s := &Server{Deps: d, verifier: token.NewStaticVerifier(d.Signer.PublicKeys())}
+	origins, err := newOriginCheck(d.AllowedOrigins)
+	if err != nil {
+		panic("httpapi: " + err.Error()) // Config.Validate refuses malformed origins first.
+	}
+	// Bearer tokens of both kinds reach the API: accounts send access tokens, guests their
+	// member token (history, members, renewal). Each use case then requires the kind it
+	// needs, which the verifier has tied to the token's audience.
+	verifier := token.NewStaticVerifier(d.Signer.PublicKeys(), token.KindAccess, token.KindMember)
+	s := &Server{Deps: d, verifier: verifier, origins: origins}
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apperr.New(apperr.NotFound, "no such route"))
@@ -63,14 +76,17 @@ func NewServer(d Deps) *Server {
 		s.writeError(w, r, apperr.New(codeMethodNotAllowed, "method not allowed on this route"))
 	})
 	r.Use(middleware.RequestID, d.ClientIP.Middleware, s.recoverer, s.securityHeaders, middleware.RequestSize(d.MaxBodyBytes))
-	d.Health.Register(r)
 	r.Method(http.MethodGet, "/.well-known/jwks.json", d.Signer.JWKSHandler())
 	// The browser UI: pages, /assets/* and /config.json (see package web).
 	web.MustNew(web.Config{OIDCEnabled: d.App.Accounts.OIDCEnabled(), RealtimeURLs: []string{d.RealtimeURL}}).Register(r)
 	r.Route("/api", func(r chi.Router) {
-		s.registerAuthRoutes(r)
-		s.registerSessionRoutes(r)
-		s.registerOIDCRoutes(r)
+		r.Group(func(r chi.Router) {
+			// The routes of the session cookie answer browsers of our own origin only.
+			r.Use(s.sameOrigin)
+			s.registerAuthRoutes(r)
+			s.registerSessionRoutes(r)
+			s.registerOIDCRoutes(r)
+		})
 		s.registerGroupRoutes(r)
 		s.registerChatRoutes(r)
 	})

@@ -7,13 +7,13 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
-	"github.com/quickchat-go/quickchat/pkg/gatewayapi"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/session"
 )
 
-// refreshCookie carries the refresh token for browser sessions started through OIDC. It is
-// HttpOnly (scripts cannot read it), SameSite=Strict (other sites cannot make the browser
-// send it) and scoped to the auth routes.
+// refreshCookie carries the refresh token of every session, and nothing else does: it is
+// HttpOnly (scripts, and so injected scripts, cannot read it), SameSite=Strict (other
+// sites cannot make the browser send it) and scoped to the auth routes, which also check
+// that requests come from our own origin (see crossOrigin).
 const (
 	refreshCookie     = "qc_refresh"
 	refreshCookiePath = "/api/auth"
@@ -24,56 +24,43 @@ func (s *Server) registerSessionRoutes(r chi.Router) {
 	r.Post("/auth/logout", s.handleLogout)
 }
 
-// refreshTokenOf reads the refresh token from the JSON body or, failing that, the cookie,
-// and reports whether it came from the cookie.
-func refreshTokenOf(r *http.Request) (raw string, fromCookie bool, err error) {
-	var in gatewayapi.RefreshRequest
-	present, err := decodeOptional(r, &in)
-	if err != nil {
-		return "", false, err
+// refreshTokenOf reads the refresh token from the cookie; "" when there is none.
+func refreshTokenOf(r *http.Request) string {
+	if c, err := r.Cookie(refreshCookie); err == nil {
+		return c.Value
 	}
-	if present && in.RefreshToken != "" {
-		return in.RefreshToken, false, nil
-	}
-	if c, err := r.Cookie(refreshCookie); err == nil && c.Value != "" {
-		return c.Value, true, nil
-	}
-	return "", false, apperr.New(apperr.Invalid, "refresh_token is required (in the body or the %s cookie)", refreshCookie)
+	return ""
 }
 
-// handleRefresh rotates the refresh token: the presented one stops working and a new one
-// comes back the same way it was sent (body or cookie).
+// handleRefresh rotates the refresh token in the cookie: the presented one stops working
+// and the new one replaces it.
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
-	raw, fromCookie, err := refreshTokenOf(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	raw := refreshTokenOf(r)
+	if raw == "" {
+		s.writeError(w, r, apperr.New(apperr.Unauthorized, "not signed in (no %s cookie)", refreshCookie))
 		return
 	}
 	sess, err := s.App.Accounts.Refresh(r.Context(), raw)
 	if err != nil {
-		if fromCookie && apperr.Is(err, apperr.Unauthorized) {
+		if apperr.Is(err, apperr.Unauthorized) {
 			s.clearCookie(w, refreshCookie, refreshCookiePath)
 		}
 		s.writeError(w, r, err)
 		return
 	}
-	if fromCookie {
-		s.setRefreshCookie(w, sess)
-	}
-	writeJSON(w, http.StatusOK, sessionOut(sess, !fromCookie))
+	s.setRefreshCookie(w, sess)
+	writeJSON(w, http.StatusOK, sessionOut(sess))
 }
 
-// handleLogout revokes the session the refresh token belongs to (its whole family).
-// Access tokens already issued stay valid until they expire, at most their short TTL.
+// handleLogout revokes the session of the cookie's refresh token (its whole family) and
+// clears the cookie; without a cookie there is nothing to end. Access tokens already
+// issued stay valid until they expire, at most their short TTL.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	raw, _, err := refreshTokenOf(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.App.Accounts.SignOut(r.Context(), raw); err != nil {
-		s.writeError(w, r, err)
-		return
+	if raw := refreshTokenOf(r); raw != "" {
+		if err := s.App.Accounts.SignOut(r.Context(), raw); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	s.clearCookie(w, refreshCookie, refreshCookiePath)
 	w.WriteHeader(http.StatusNoContent)

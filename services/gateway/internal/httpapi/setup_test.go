@@ -20,7 +20,6 @@ import (
 
 	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
 	"github.com/quickchat-go/quickchat/pkg/clientip"
-	"github.com/quickchat-go/quickchat/pkg/ops"
 	"github.com/quickchat-go/quickchat/pkg/store"
 	"github.com/quickchat-go/quickchat/pkg/token"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/app"
@@ -52,12 +51,16 @@ type options struct {
 	limits  app.Limits
 	trusted []netip.Prefix
 	oidc    bool
+	origins []string
+	session session.Config
 }
 
 // generous limits keep tests that are not about abuse limits from tripping them.
 var generous = app.Limits{
 	PasscodePerIP: ratelimit.Rule{Limit: 10000, Per: time.Minute}, PasscodePerGroup: ratelimit.Rule{Limit: 10000, Per: time.Minute},
 	LoginPerIP: ratelimit.Rule{Limit: 10000, Per: time.Minute}, LoginPerAccount: ratelimit.Rule{Limit: 10000, Per: time.Minute},
+	LoginPerAccountAddress: ratelimit.Rule{Limit: 10000, Per: time.Minute}, OIDCStartPerIP: ratelimit.Rule{Limit: 10000, Per: time.Minute},
+	GroupCreatePerAccount: ratelimit.Rule{Limit: 10000, Per: time.Minute}, PasscodeChangePerAccount: ratelimit.Rule{Limit: 10000, Per: time.Minute},
 }
 
 func withLimits(l app.Limits) func(*options) { return func(o *options) { o.limits = l } }
@@ -65,6 +68,10 @@ func withTrustedProxies(p ...string) func(*options) {
 	return func(o *options) { o.trusted = mustPrefixes(p) }
 }
 func withOIDC() func(*options) { return func(o *options) { o.oidc = true } }
+func withAllowedOrigins(origins ...string) func(*options) {
+	return func(o *options) { o.origins = origins }
+}
+func withSessions(c session.Config) func(*options) { return func(o *options) { o.session = c } }
 
 func mustPrefixes(p []string) []netip.Prefix {
 	out, err := clientip.ParsePrefixes(p)
@@ -77,7 +84,7 @@ func mustPrefixes(p []string) []netip.Prefix {
 // setup starts the API over a fresh, migrated database.
 func setup(t testing.TB, opts ...func(*options)) *env {
 	t.Helper()
-	o := options{limits: generous}
+	o := options{limits: generous, session: session.Config{AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour}}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -100,8 +107,8 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 	}
 	e := &env{st: st, key: key, signer: signer}
 	appDeps := app.Deps{
-		Users: st, OIDCLogins: st, Groups: st, Members: st, Messages: st,
-		Sessions: session.New(st, signer, session.Config{AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour}),
+		Users: st, Addresses: st, OIDCLogins: st, Groups: st, Members: st, Messages: st,
+		Sessions: session.New(st, signer, o.session),
 		// The cheapest argon2id settings: tests check behaviour, not hashing cost.
 		Hasher:  password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}),
 		Limiter: ratelimit.New(st), Limits: o.limits,
@@ -110,8 +117,8 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 	deps := httpapi.Deps{
 		Signer:   signer,
 		ClientIP: clientip.New(o.trusted),
-		Health:   ops.NewHealth(nil, ops.Check{Name: "postgres", Func: st.Ping}),
 		Log:      zap.NewNop(), RealtimeURL: "ws://realtime.test/ws", PostLoginURL: "/app", MaxBodyBytes: 4096,
+		AllowedOrigins: o.origins,
 	}
 	if o.oidc {
 		e.oidc = oidctest.Start(t, "quickchat", "client-secret")
@@ -276,18 +283,35 @@ func next() int {
 	return seq.n
 }
 
-// register creates an account with unique email and password.
+// register creates an account with unique email and password and signs it in.
 func (e *env) register(t testing.TB, name string) account {
 	t.Helper()
 	n := next()
 	a := account{email: fmt.Sprintf("user%d@example.test", n), pass: fmt.Sprintf("pw-secret-%d-%s", n, uuid.NewString()[:8]), name: name}
 	e.remember(a.pass)
 	r := e.do(t, req{method: "POST", path: "/api/auth/register", body: map[string]string{"email": a.email, "password": a.pass, "name": name}})
-	want(t, r, http.StatusCreated)
+	want(t, r, http.StatusAccepted)
+	e.login(t, &a)
+	return a
+}
+
+// login signs a in with its password, keeping the access token and the refresh cookie.
+func (e *env) login(t testing.TB, a *account) {
+	t.Helper()
+	r := e.do(t, req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": a.email, "password": a.pass}})
+	want(t, r, http.StatusOK)
 	var s sessionBody
 	r.decode(t, &s)
-	a.id, a.access, a.refreshToken = s.User.ID, s.AccessToken, s.RefreshToken
-	return a
+	c := findCookie(r.header, "qc_refresh")
+	if s.RefreshToken != "" || c == nil || c.Value == "" {
+		t.Fatalf("the refresh token came in the body (%q) or not in the cookie (%+v)", s.RefreshToken, c)
+	}
+	a.id, a.access, a.refreshToken = s.User.ID, s.AccessToken, c.Value
+}
+
+// refreshCookie is a's refresh token as the browser sends it back.
+func (a account) refreshCookie() []*http.Cookie {
+	return []*http.Cookie{{Name: "qc_refresh", Value: a.refreshToken}}
 }
 
 type sessionBody struct {
@@ -350,7 +374,7 @@ func (e *env) join(t testing.TB, g group, name, bearer string) joinBody {
 // verify checks a gateway token with the gateway's public keys only.
 func (e *env) verify(t testing.TB, raw string) token.Claims {
 	t.Helper()
-	c, err := token.NewStaticVerifier(e.signer.PublicKeys()).Verify(context.Background(), raw)
+	c, err := token.NewStaticVerifier(e.signer.PublicKeys(), token.KindAccess, token.KindMember).Verify(context.Background(), raw)
 	if err != nil {
 		t.Fatalf("verify token: %v", err)
 	}

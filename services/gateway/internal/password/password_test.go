@@ -83,3 +83,54 @@ func TestConcurrencyIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Regression: issue 13 M4. A flood of group creations and passcode changes (the
+// secondary lane) once took every hashing slot, so sign-ins and joins queued behind it.
+// Now the secondary lane saturates at half the slots and a sign-in still gets one.
+func TestSecondaryLaneLeavesSlotsForSignIns(t *testing.T) {
+	tests := []struct {
+		name        string
+		concurrency int
+	}{
+		{"with two slots", 2},
+		{"with five slots", 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := NewHasher(Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, Concurrency: tt.concurrency})
+			sec := h.Secondary()
+			h.maxWait, sec.maxWait = time.Second, 50*time.Millisecond
+
+			// As many group creations as there are slots arrive at once: the lane admits
+			// what it may and turns the rest away after the wait.
+			held := 0
+			for range tt.concurrency {
+				if err := sec.acquire(context.Background()); err == nil {
+					held++
+				} else if !apperr.Is(err, apperr.Unavailable) {
+					t.Fatal(err)
+				}
+			}
+			if want := max(tt.concurrency/2, 1); held != want {
+				t.Fatalf("the secondary lane held %d slots, want %d", held, want)
+			}
+			if _, err := sec.Hash(context.Background(), "passcode"); !apperr.Is(err, apperr.Unavailable) {
+				t.Fatalf("a further group creation: %v, want unavailable", err)
+			}
+			// The sign-in gets a slot although group creations saturate theirs.
+			hash, err := h.Hash(context.Background(), "password")
+			if err != nil {
+				t.Fatalf("a sign-in while the secondary lane is saturated: %v", err)
+			}
+			if ok, err := h.Verify(context.Background(), "password", hash); err != nil || !ok {
+				t.Fatalf("Verify = %v, %v", ok, err)
+			}
+			for range held {
+				sec.release()
+			}
+			if _, err := sec.Hash(context.Background(), "passcode"); err != nil {
+				t.Fatalf("a group creation once the lane is free: %v", err)
+			}
+		})
+	}
+}

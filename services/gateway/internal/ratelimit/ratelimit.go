@@ -58,8 +58,16 @@ func (r *Rule) Decode(s string) error {
 // counts one event for key if at most burst/interval events are in flight, each draining
 // after interval (the generic cell rate algorithm); it returns 0 when the event is admitted
 // and otherwise how long until one would be. pkg/store implements it in PostgreSQL.
+//
+// The other methods keep failure records for Backoff: RecordFailedAttempt counts one
+// failure and returns the failures in a row (a key quiet for forget starts over),
+// FailedAttemptsOf returns them with the newest failure's time (none once forgotten), and
+// ClearFailedAttempts forgets them.
 type Store interface {
 	TakeRateToken(ctx context.Context, key string, now time.Time, interval, burst time.Duration) (time.Duration, error)
+	RecordFailedAttempt(ctx context.Context, key string, now time.Time, forget time.Duration) (int, error)
+	FailedAttemptsOf(ctx context.Context, key string, now time.Time) (int, time.Time, error)
+	ClearFailedAttempts(ctx context.Context, key string) error
 }
 
 // Limiter checks rules against a Store.

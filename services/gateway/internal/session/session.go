@@ -29,8 +29,12 @@ type Store interface {
 type Config struct {
 	// AccessTTL is the lifetime of access JWTs.
 	AccessTTL time.Duration
-	// RefreshTTL is the lifetime of each refresh token; every rotation starts a new one.
+	// RefreshTTL is the lifetime of each refresh token; every rotation starts a new one, so
+	// a session ends after this long unused.
 	RefreshTTL time.Duration
+	// MaxAge is the absolute lifetime of a session, from sign-in: no rotation extends a
+	// refresh token past it. Zero means RefreshTTL (rotation never extends a session).
+	MaxAge time.Duration
 }
 
 // Manager starts, renews and ends sessions.
@@ -60,9 +64,14 @@ const refreshPrefix = "qcrt_"
 
 var errInvalid = apperr.New(apperr.Unauthorized, "refresh token invalid, expired or revoked")
 
-// Start opens a new session (a new refresh-token family) for u.
+// Start opens a new session (a new refresh-token family) for u, which ends MaxAge later
+// at the latest.
 func (m *Manager) Start(ctx context.Context, u store.User) (Session, error) {
-	raw, rt, err := m.newRefresh(u.ID, uuid.New())
+	maxAge := m.cfg.MaxAge
+	if maxAge <= 0 {
+		maxAge = m.cfg.RefreshTTL
+	}
+	raw, rt, err := m.newRefresh(u.ID, uuid.New(), m.now().Add(maxAge))
 	if err != nil {
 		return Session{}, err
 	}
@@ -93,7 +102,7 @@ func (m *Manager) Refresh(ctx context.Context, raw string) (Session, error) {
 		}
 		return Session{}, fmt.Errorf("session: refresh: %w", err)
 	}
-	nextRaw, next, err := m.newRefresh(old.UserID, old.FamilyID)
+	nextRaw, next, err := m.newRefresh(old.UserID, old.FamilyID, old.FamilyExpiresAt)
 	if err != nil {
 		return Session{}, err
 	}
@@ -144,7 +153,9 @@ func (m *Manager) lookup(ctx context.Context, raw string) (store.RefreshToken, e
 	return t, nil
 }
 
-func (m *Manager) newRefresh(user, family uuid.UUID) (string, store.RefreshToken, error) {
+// newRefresh makes a token of the family that lives RefreshTTL, but never past the
+// family's absolute end.
+func (m *Manager) newRefresh(user, family uuid.UUID, familyEnd time.Time) (string, store.RefreshToken, error) {
 	var secret [32]byte
 	if _, err := rand.Read(secret[:]); err != nil {
 		return "", store.RefreshToken{}, fmt.Errorf("session: random: %w", err)
@@ -152,7 +163,7 @@ func (m *Manager) newRefresh(user, family uuid.UUID) (string, store.RefreshToken
 	raw := refreshPrefix + base64.RawURLEncoding.EncodeToString(secret[:])
 	return raw, store.RefreshToken{
 		ID: uuid.New(), UserID: user, FamilyID: family, Hash: hashRefresh(raw),
-		ExpiresAt: m.now().Add(m.cfg.RefreshTTL),
+		ExpiresAt: minTime(m.now().Add(m.cfg.RefreshTTL), familyEnd), FamilyExpiresAt: familyEnd,
 	}, nil
 }
 
@@ -178,4 +189,11 @@ func (m *Manager) accessToken(u store.User) (string, error) {
 func hashRefresh(raw string) []byte {
 	h := sha256.Sum256([]byte(raw))
 	return h[:]
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

@@ -117,3 +117,40 @@ func TestConcurrentRefreshesOfOneTokenNeverBothWin(t *testing.T) {
 		}
 	}
 }
+
+// Regression: issue 13 L5. Each rotation used to start a fresh refresh TTL, so a session
+// refreshed now and then lived forever. Rotations now never pass the absolute end fixed
+// at sign-in.
+func TestRotationNeverExtendsASessionPastItsMaxAge(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.m.cfg = Config{AccessTTL: time.Minute, RefreshTTL: time.Hour, MaxAge: 3 * time.Hour}
+	start := *b.now
+	s, err := b.m.Start(ctx, b.user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := start.Add(3 * time.Hour)
+	rotations := 0
+	for {
+		*b.now = b.now.Add(50 * time.Minute)
+		next, err := b.m.Refresh(ctx, s.RefreshToken)
+		if err != nil {
+			if !apperr.Is(err, apperr.Unauthorized) {
+				t.Fatal(err)
+			}
+			break
+		}
+		if next.RefreshExpiresAt.After(end) {
+			t.Fatalf("rotation %d expires at %v, after the session's end %v", rotations+1, next.RefreshExpiresAt, end)
+		}
+		s, rotations = next, rotations+1
+		if rotations > 10 {
+			t.Fatalf("the session was still rotating %v after sign-in; its max age is 3h", b.now.Sub(start))
+		}
+	}
+	if rotations != 3 || b.now.Before(end) {
+		t.Fatalf("the session ended after %d rotations at +%v; want 3 rotations and the end at +3h", rotations, b.now.Sub(start))
+	}
+}

@@ -105,13 +105,30 @@ func (b *RedisBroker) dedupKeys(k node.DedupKey) (dedup, lease string) {
 	return s + ":dedup:" + rest, s + ":lease:" + rest
 }
 
+// quotaKey is where the room's quota q of its member lives: in the room's slot, so the
+// script doing the work can charge it.
+func (b *RedisBroker) quotaKey(room string, q node.Quota) string {
+	return b.roomKey(room, "quota:"+q.Name+":"+q.Member)
+}
+
+// quotaArgs are a quota's script arguments: ms per unit (empty when q limits nothing)
+// and burst.
+func quotaArgs(q node.Quota) (perUnit, burst string) {
+	if !q.Limited() {
+		return "", "0"
+	}
+	return strconv.FormatFloat(1000/q.Rate, 'g', -1, 64), strconv.FormatFloat(q.Burst, 'g', -1, 64)
+}
+
 // Reserve claims a client message id for a send with message id id, holding a lease for
 // the given time. If an earlier attempt chose an id, that id is returned so retries never
-// create a second message. owner identifies the attempt for Release.
-func (b *RedisBroker) Reserve(ctx context.Context, k node.DedupKey, id, owner string, ttl, lease time.Duration) (node.Reservation, error) {
+// create a second message. owner identifies the attempt for Release. A new id is charged
+// to q in the same script.
+func (b *RedisBroker) Reserve(ctx context.Context, k node.DedupKey, id, owner string, ttl, lease time.Duration, q node.Quota) (node.Reservation, error) {
 	dedup, leaseKey := b.dedupKeys(k)
-	v, err := reserveScript.Exec(ctx, b.client, []string{dedup, leaseKey},
-		[]string{id, ms(ttl), ms(lease), owner}).ToString()
+	perUnit, burst := quotaArgs(q)
+	v, err := reserveScript.Exec(ctx, b.client, []string{dedup, leaseKey, b.quotaKey(k.Room, q)},
+		[]string{id, ms(ttl), ms(lease), owner, perUnit, burst}).ToString()
 	if err != nil {
 		return node.Reservation{}, fmt.Errorf("broker: reserve client message id: %w", err)
 	}
@@ -131,12 +148,12 @@ func (b *RedisBroker) Release(ctx context.Context, k node.DedupKey, owner string
 // Publish appends the message (id, encoded data) to its room, unless an earlier attempt
 // already did: then nothing is appended, fresh is false and the earlier position is
 // returned.
-func (b *RedisBroker) Publish(ctx context.Context, k node.DedupKey, id string, data []byte, ttl time.Duration) (pos wire.Position, fresh bool, err error) {
+func (b *RedisBroker) Publish(ctx context.Context, k node.DedupKey, id string, data []byte, size int, ttl time.Duration) (pos wire.Position, fresh bool, err error) {
 	sh := b.shardOf(k.Room)
 	dedup, leaseKey := b.dedupKeys(k)
 	keys := []string{b.streamKey(sh), b.roomKey(k.Room, "hist"), b.roomKey(k.Room, "meta"), dedup, leaseKey}
 	args := []string{id, k.Room, rueidis.BinaryString(data), b.streamMaxLen, b.historySize,
-		b.historyTTL, b.metaTTL, ms(ttl), newEpoch()}
+		b.historyTTL, b.metaTTL, ms(ttl), newEpoch(), strconv.Itoa(max(size, 0))}
 	res, err := publishScript.Exec(ctx, b.client, keys, args).AsStrSlice()
 	if err != nil {
 		return wire.Position{}, false, fmt.Errorf("broker: publish to room %s: %w", k.Room, err)
@@ -164,6 +181,12 @@ func parseState(v string) (node.Reservation, error) {
 		return node.Reservation{State: node.Owned, ID: rest}, nil
 	case 'w':
 		return node.Reservation{State: node.Pending, ID: rest}, nil
+	case 'r':
+		wait, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil {
+			return node.Reservation{}, fmt.Errorf("broker: malformed quota wait in %q", v)
+		}
+		return node.Reservation{State: node.Limited, RetryAfter: time.Duration(wait) * time.Millisecond}, nil
 	case 'd':
 		// d:<id>:<epoch>:<offset>; ids and epochs contain no ':'.
 		parts := strings.Split(rest, ":")
@@ -180,40 +203,50 @@ func parseState(v string) (node.Reservation, error) {
 }
 
 // Recover returns the room's current position and, when since is not nil, the messages
-// after it. Recovery is complete only if since is in the room's current epoch, at most
-// limit messages behind and still in history. A room without an epoch gets one, so every
-// position handed to a client can be checked later.
-func (b *RedisBroker) Recover(ctx context.Context, room string, since *wire.Position, limit int) (node.Recovery, error) {
-	keys := []string{b.roomKey(room, "meta"), b.roomKey(room, "hist")}
+// after it. Recovery is complete only if since is in the room's current epoch, within
+// lim behind, still in history, and paid for by lim.Quota. A room without an epoch gets
+// one, so every position handed to a client can be checked later.
+func (b *RedisBroker) Recover(ctx context.Context, room string, since *wire.Position, lim node.RecoverLimits) (node.Recovery, error) {
+	keys := []string{b.roomKey(room, "meta"), b.roomKey(room, "hist"), b.quotaKey(room, lim.Quota)}
 	sinceEpoch, sinceOffset := "", "0"
 	if since != nil {
 		sinceEpoch, sinceOffset = since.Epoch, strconv.FormatUint(since.Offset, 10)
 	}
-	res, err := recoverScript.Exec(ctx, b.client, keys,
-		[]string{newEpoch(), b.metaTTL, sinceEpoch, sinceOffset, strconv.Itoa(limit)}).ToArray()
+	perUnit, burst := quotaArgs(lim.Quota)
+	res, err := recoverScript.Exec(ctx, b.client, keys, []string{newEpoch(), b.metaTTL, sinceEpoch, sinceOffset,
+		strconv.Itoa(lim.Messages), strconv.FormatInt(lim.Bytes, 10), perUnit, burst}).ToArray()
 	if err != nil {
 		return node.Recovery{}, fmt.Errorf("broker: recover room %s: %w", room, err)
 	}
-	if len(res) != 3 {
+	if len(res) != 5 {
 		return node.Recovery{}, fmt.Errorf("broker: recover script returned %d values", len(res))
 	}
 	epoch, err1 := res[0].ToString()
 	topStr, err2 := res[1].ToString()
-	hist, err3 := res[2].AsXRangeSlices()
-	top, err4 := strconv.ParseUint(topStr, 10, 64)
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	status, err3 := res[2].ToString()
+	bytesStr, err4 := res[3].ToString()
+	hist, err5 := res[4].AsXRangeSlices()
+	top, err6 := strconv.ParseUint(topStr, 10, 64)
+	size, err7 := strconv.ParseInt(bytesStr, 10, 64)
+	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7); err != nil {
 		return node.Recovery{}, fmt.Errorf("broker: recover room %s: malformed reply: %w", room, err)
 	}
 	rec := node.Recovery{Top: wire.Position{Epoch: epoch, Offset: top}}
 	if since == nil {
 		return rec, nil
 	}
-	if since.Epoch != epoch || since.Offset > top {
+	switch status {
+	case "ok":
+	case "none":
 		return rec, nil
-	}
-	if since.Offset == top {
-		rec.Complete = true
+	case "big":
+		rec.Bytes, rec.Refused = size, node.RefusedTooLarge
 		return rec, nil
+	case "spent":
+		rec.Bytes, rec.Refused = size, node.RefusedQuota
+		return rec, nil
+	default:
+		return node.Recovery{}, fmt.Errorf("broker: recover room %s: unknown status %q", room, status)
 	}
 	rec.Entries = make([]node.Entry, 0, len(hist))
 	next := since.Offset + 1
@@ -229,7 +262,7 @@ func (b *RedisBroker) Recover(ctx context.Context, room string, since *wire.Posi
 	if next != top+1 {
 		return node.Recovery{Top: rec.Top}, nil
 	}
-	rec.Complete = true
+	rec.Complete, rec.Bytes = true, size
 	return rec, nil
 }
 
@@ -252,14 +285,25 @@ func field(fvs []rueidis.XRangeFieldValue, name string) []byte {
 	return nil
 }
 
-// PublishEvent appends an event without a position (typing) to the room's shard stream.
-func (b *RedisBroker) PublishEvent(ctx context.Context, room string, kind node.Kind, data []byte) error {
-	cmd := b.client.B().Xadd().Key(b.streamKey(b.shardOf(room))).Maxlen().Almost().Threshold(b.streamMaxLen).
-		Id("*").FieldValue().FieldValue("k", string(kind)).FieldValue("r", room).FieldValue("d", rueidis.BinaryString(data)).Build()
-	if err := b.client.Do(ctx, cmd).Error(); err != nil {
-		return fmt.Errorf("broker: publish event to room %s: %w", room, err)
+// PublishEvent appends an event without a position (typing) to the room's shard stream,
+// if q pays one unit; with q limited, check and append are one script.
+func (b *RedisBroker) PublishEvent(ctx context.Context, room string, kind node.Kind, data []byte, q node.Quota) (bool, error) {
+	stream := b.streamKey(b.shardOf(room))
+	if !q.Limited() {
+		cmd := b.client.B().Xadd().Key(stream).Maxlen().Almost().Threshold(b.streamMaxLen).
+			Id("*").FieldValue().FieldValue("k", string(kind)).FieldValue("r", room).FieldValue("d", rueidis.BinaryString(data)).Build()
+		if err := b.client.Do(ctx, cmd).Error(); err != nil {
+			return false, fmt.Errorf("broker: publish event to room %s: %w", room, err)
+		}
+		return true, nil
 	}
-	return nil
+	perUnit, burst := quotaArgs(q)
+	sent, err := eventScript.Exec(ctx, b.client, []string{stream, b.quotaKey(room, q)},
+		[]string{string(kind), room, rueidis.BinaryString(data), b.streamMaxLen, perUnit, burst}).AsInt64()
+	if err != nil {
+		return false, fmt.Errorf("broker: publish event to room %s: %w", room, err)
+	}
+	return sent == 1, nil
 }
 
 // Ping checks that Redis answers.

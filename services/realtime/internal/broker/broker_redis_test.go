@@ -3,7 +3,9 @@ package broker
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,11 +57,11 @@ func setup(tb testing.TB, addr string, mutate func(*RedisBrokerConfig)) bundle {
 func publish(tb testing.TB, b *RedisBroker, room, clientMsgID string) wire.Position {
 	tb.Helper()
 	k := node.DedupKey{Room: room, Sender: "s", ClientMsgID: clientMsgID}
-	res, err := b.Reserve(context.Background(), k, "id-"+clientMsgID, "owner-"+clientMsgID, time.Hour, time.Minute)
+	res, err := b.Reserve(context.Background(), k, "id-"+clientMsgID, "owner-"+clientMsgID, time.Hour, time.Minute, node.Quota{})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pos, _, err := b.Publish(context.Background(), k, res.ID, []byte("data-"+clientMsgID), time.Hour)
+	pos, _, err := b.Publish(context.Background(), k, res.ID, []byte("data-"+clientMsgID), 100, time.Hour)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -106,7 +108,7 @@ func TestRecoverTellsClientsToReloadWhatRedisNoLongerHas(t *testing.T) {
 			for i := 0; i < tt.publish; i++ {
 				publish(t, b.broker, "room", strconv.Itoa(i))
 			}
-			const limit = 1000
+			limit := node.RecoverLimits{Messages: 1000, Bytes: math.MaxInt64}
 			top, err := b.broker.Recover(context.Background(), "room", nil, limit)
 			if err != nil {
 				t.Fatal(err)
@@ -199,7 +201,7 @@ func TestReaderDeliversEveryRoomInOrder(t *testing.T) {
 			publish(t, b.broker, fmt.Sprintf("room-%d", r), strconv.Itoa(i))
 		}
 	}
-	if err := b.broker.PublishEvent(context.Background(), "room-0", node.KindTyping, []byte("typing")); err != nil {
+	if _, err := b.broker.PublishEvent(context.Background(), "room-0", node.KindTyping, []byte("typing"), node.Quota{}); err != nil {
 		t.Fatal(err)
 	}
 	entries := rec.waitUntil(t, "every message", func(es []node.Entry) bool { return len(es) == rooms*per+1 })
@@ -306,5 +308,59 @@ func TestPresenceExpiresAndIsSweptOnce(t *testing.T) {
 	}
 	if len(leaves) != 2 || leaves[0] != `{"client_id":"dying"}` || leaves[1] != `{"client_id":"alive"}` {
 		t.Fatalf("leave events %q; want one for the expired client, then one for the removed one", leaves)
+	}
+}
+
+// TestRecoverSizesHistoryWrittenBeforeSizesWereKept covers rooms whose history predates
+// the sizes publish.lua keeps for replay budgets: their gaps are sized from the data.
+func TestRecoverSizesHistoryWrittenBeforeSizesWereKept(t *testing.T) {
+	t.Parallel()
+	b := setup(t, testenv.RedisAddr(t), nil)
+	ctx := context.Background()
+	data := strings.Repeat("x", 100)
+	// Three messages as an older publish.lua left them: no sizes in the meta or entries.
+	cmds := rueidis.Commands{b.client.B().Hset().Key(b.broker.roomKey("old", "meta")).FieldValue().FieldValue("e", "olden").FieldValue("s", "3").Build()}
+	for i := 1; i <= 3; i++ {
+		cmds = append(cmds, b.client.B().Xadd().Key(b.broker.roomKey("old", "hist")).Id(fmt.Sprintf("%d-0", i)).FieldValue().FieldValue("d", data).Build())
+	}
+	for _, r := range b.client.DoMulti(ctx, cmds...) {
+		if err := r.Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	since := &wire.Position{Epoch: "olden", Offset: 0}
+	const legacy = 3 * (100 + 300) // data plus the usual envelope of a frame
+	tests := []struct {
+		name         string
+		bytes        int64
+		wantComplete bool
+		wantRefused  node.Refusal
+	}{
+		{"a bound below the estimate refuses the gap", legacy - 1, false, node.RefusedTooLarge},
+		{"a bound at the estimate replays it", legacy, true, node.NotRefused},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, err := b.broker.Recover(ctx, "old", since, node.RecoverLimits{Messages: 100, Bytes: tt.bytes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Complete != tt.wantComplete || rec.Refused != tt.wantRefused || rec.Bytes != legacy {
+				t.Fatalf("complete %v, refused %d, %d bytes; want %v, %d, %d", rec.Complete, rec.Refused, rec.Bytes, tt.wantComplete, tt.wantRefused, legacy)
+			}
+		})
+	}
+	// A message published now carries its size; a gap of new messages is sized exactly.
+	k := node.DedupKey{Room: "old", Sender: "s", ClientMsgID: "new"}
+	if _, err := b.broker.Reserve(ctx, k, "id-new", "o", time.Hour, time.Minute, node.Quota{}); err != nil {
+		t.Fatal(err)
+	}
+	pos, _, err := b.broker.Publish(ctx, k, "id-new", []byte("y"), 777, time.Hour)
+	if err != nil || pos.Offset != 4 {
+		t.Fatalf("publish into the old room = %+v, %v; want offset 4", pos, err)
+	}
+	rec, err := b.broker.Recover(ctx, "old", &wire.Position{Epoch: "olden", Offset: 3}, node.RecoverLimits{Messages: 100, Bytes: math.MaxInt64})
+	if err != nil || !rec.Complete || rec.Bytes != 777 || len(rec.Entries) != 1 {
+		t.Fatalf("recover the new message = %+v, %v; want it, sized 777", rec, err)
 	}
 }

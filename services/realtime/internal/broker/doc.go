@@ -10,9 +10,15 @@
 //   - a meta hash with the room's epoch (a random id set when the meta is created) and its
 //     last offset (a counter from 1);
 //   - a history stream whose entry ids are "<offset>-0", bounded by count and idle time,
-//     which is what a rejoining client recovers from with one XRANGE;
+//     which is what a rejoining client recovers from with one XRANGE; each entry keeps the
+//     total size of the epoch's messages before it and the meta the total after the last,
+//     so the size of any gap is known from two small reads before it is read;
 //   - per client message id, a dedup key (the message id, and once published its position)
-//     and a short lease held by the instance currently sending it.
+//     and a short lease held by the instance currently sending it;
+//   - per member, its quotas (send, typing, replay): one key each holding when its token
+//     bucket is full again, which expires by itself then. The script doing the work
+//     charges the quota (reserve.lua a new message, recover.lua a replay, event.lua a
+//     typing event), so limits shared by all instances cost no extra round trip.
 //
 // Publishing a message is one Lua script: check the dedup key, bump the offset, append to
 // the room history and the shard stream, record the position in the dedup key. The room's

@@ -13,7 +13,12 @@ import (
 // for "another instance is sending it; wait").
 //
 // Every script is safe to run twice with the same arguments, so the client may retry one
-// whose connection broke before the reply came (rueidis' retryable scripts).
+// whose connection broke before the reply came (rueidis' retryable scripts). The only
+// effect of running one twice is that a recovery or typing event may be charged to its
+// member's quota twice, which errs on the safe side.
+//
+// Scripts that read the clock start with now.lua; those that charge a member quota
+// (send, typing, replay) also include quota.lua.
 var (
 	//go:embed lua/reserve.lua
 	reserveLua string
@@ -23,8 +28,12 @@ var (
 	publishLua string
 	//go:embed lua/recover.lua
 	recoverLua string
-	//go:embed lua/presence_now.lua
-	presenceNowLua string
+	//go:embed lua/now.lua
+	nowLua string
+	//go:embed lua/quota.lua
+	quotaLua string
+	//go:embed lua/event.lua
+	eventLua string
 	//go:embed lua/presence_add.lua
 	presenceAddLua string
 	//go:embed lua/presence_remove.lua
@@ -36,23 +45,24 @@ var (
 )
 
 var (
-	// reserveScript claims a client message id.
-	reserveScript = rueidis.NewLuaScriptRetryable(reserveLua)
+	// reserveScript claims a client message id, charging a new one to the send quota.
+	reserveScript = rueidis.NewLuaScriptRetryable(nowLua + quotaLua + reserveLua)
 	// releaseScript gives up a lease so a retry need not wait for it to run out.
 	releaseScript = rueidis.NewLuaScriptRetryable(releaseLua)
 	// publishScript appends a message to its room exactly once per client message id.
 	publishScript = rueidis.NewLuaScriptRetryable(publishLua)
-	// recoverScript reads a room's position and the history a client missed, atomically.
-	recoverScript = rueidis.NewLuaScriptRetryable(recoverLua)
-
-	// The presence scripts read Redis' clock, so they start with presence_now.lua.
+	// recoverScript reads a room's position and the history a client missed, atomically,
+	// charging the replay to the member's replay quota.
+	recoverScript = rueidis.NewLuaScriptRetryable(nowLua + quotaLua + recoverLua)
+	// eventScript publishes a typing event if the member's typing quota allows it.
+	eventScript = rueidis.NewLuaScriptRetryable(nowLua + quotaLua + eventLua)
 
 	// presenceAddScript adds a client to a room and publishes its join event.
-	presenceAddScript = rueidis.NewLuaScriptRetryable(presenceNowLua + presenceAddLua)
+	presenceAddScript = rueidis.NewLuaScriptRetryable(nowLua + presenceAddLua)
 	// presenceRemoveScript removes a client from a room and publishes its leave event.
 	presenceRemoveScript = rueidis.NewLuaScriptRetryable(presenceRemoveLua)
 	// presenceRefreshScript extends this instance's entries and sweeps expired ones.
-	presenceRefreshScript = rueidis.NewLuaScriptRetryable(presenceNowLua + presenceRefreshLua)
+	presenceRefreshScript = rueidis.NewLuaScriptRetryable(nowLua + presenceRefreshLua)
 	// presenceListScript lists the clients whose entries have not expired.
-	presenceListScript = rueidis.NewLuaScriptRetryable(presenceNowLua + presenceListLua)
+	presenceListScript = rueidis.NewLuaScriptRetryable(nowLua + presenceListLua)
 )

@@ -11,7 +11,21 @@ import (
 const (
 	RecoveryComplete   = "complete"
 	RecoveryIncomplete = "incomplete"
-	RecoveryFailed     = "failed"
+	// RecoveryLimited: the replay was possible but a replay budget (the member's or the
+	// connection's) could not pay for it.
+	RecoveryLimited = "limited"
+	RecoveryFailed  = "failed"
+)
+
+// Limits that refuse or drop client frames, the values of the limit label of RateLimited.
+const (
+	LimitFrame            = "frame"             // the connection's frame rate
+	LimitMemberSend       = "member_send"       // the member's send quota
+	LimitAddressSend      = "address_send"      // the client address's send rate
+	LimitMemberTyping     = "member_typing"     // one typing event per member and interval
+	LimitAddressTyping    = "address_typing"    // the client address's typing rate
+	LimitMemberReplay     = "member_replay"     // the member's replay budget
+	LimitConnectionReplay = "connection_replay" // the connection's replay budget
 )
 
 // Metrics are the realtime service's collectors.
@@ -24,8 +38,12 @@ type Metrics struct {
 	FramesOut prometheus.Counter
 	// ErrorsSent counts error frames by code.
 	ErrorsSent *prometheus.CounterVec
-	// Sends counts send outcomes: accepted, duplicate, failed.
+	// Sends counts send outcomes: accepted, duplicate, limited (over the member's quota),
+	// failed.
 	Sends *prometheus.CounterVec
+	// RateLimited counts frames refused or dropped, and replays refused, by the limit
+	// that did it (the Limit constants).
+	RateLimited *prometheus.CounterVec
 	// ProduceSeconds is how long Kafka took to acknowledge a message.
 	ProduceSeconds prometheus.Histogram
 	// DeliverSeconds is the time from accepting a message (its id's timestamp) to handing
@@ -53,6 +71,7 @@ func New(reg prometheus.Registerer, rooms func() float64) *Metrics {
 		FramesOut:   prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_frames_out_total", Help: "Frames queued to clients."}),
 		ErrorsSent:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_error_frames_total", Help: "Error frames sent, by code."}, []string{"code"}),
 		Sends:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_sends_total", Help: "Send frames handled, by outcome."}, []string{"outcome"}),
+		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_rate_limited_total", Help: "Frames refused or dropped and replays refused by a rate limit, by limit."}, []string{"limit"}),
 		ProduceSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "realtime_produce_seconds", Help: "Time until Kafka acknowledged a message.", Buckets: latencyBuckets,
 		}),
@@ -64,7 +83,7 @@ func New(reg prometheus.Registerer, rooms func() float64) *Metrics {
 		Resets:           prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_resets_total", Help: "Reset frames sent because a client's continuity was lost."}),
 		GapFills:         prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_gap_fills_total", Help: "Gaps in a room's stream filled from history."}),
 	}
-	reg.MustRegister(m.Connections, m.FramesIn, m.FramesOut, m.ErrorsSent, m.Sends, m.ProduceSeconds,
+	reg.MustRegister(m.Connections, m.FramesIn, m.FramesOut, m.ErrorsSent, m.Sends, m.RateLimited, m.ProduceSeconds,
 		m.DeliverSeconds, m.SlowClientCloses, m.Recoveries, m.Resets, m.GapFills,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "realtime_rooms", Help: "Rooms with subscribers on this instance."}, rooms))
 	return m

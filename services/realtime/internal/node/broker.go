@@ -13,19 +13,23 @@ type Broker interface {
 	// Reserve claims a client message id for a send whose new message id would be id,
 	// holding a lease of the given length for owner; dedup is how long the id is
 	// remembered. A Pending result means another attempt holds the lease: wait and
-	// reserve again.
-	Reserve(ctx context.Context, k DedupKey, id, owner string, dedup, lease time.Duration) (Reservation, error)
+	// reserve again. A client message id the broker has not seen costs one unit of q (if
+	// q is limited); when q cannot pay, nothing is claimed and the result is Limited.
+	// Retries of a known id cost nothing.
+	Reserve(ctx context.Context, k DedupKey, id, owner string, dedup, lease time.Duration, q Quota) (Reservation, error)
 	// Release gives up owner's lease so a retry can take over at once.
 	Release(ctx context.Context, k DedupKey, owner string) error
 	// Publish appends the message (id, encoded data) to its room, unless an earlier
 	// attempt already did: then nothing is appended, fresh is false and the earlier
-	// position is returned.
-	Publish(ctx context.Context, k DedupKey, id string, data []byte, dedup time.Duration) (pos wire.Position, fresh bool, err error)
+	// position is returned. size is what replaying the message costs (its frame's
+	// bytes); the broker keeps it so Recover knows a gap's size before reading it.
+	Publish(ctx context.Context, k DedupKey, id string, data []byte, size int, dedup time.Duration) (pos wire.Position, fresh bool, err error)
 	// Recover returns the room's current position and, when since is not nil, the
-	// messages after it (at most limit; more is an incomplete recovery).
-	Recover(ctx context.Context, room string, since *wire.Position, limit int) (Recovery, error)
-	// PublishEvent hands an event without a position (typing) to every instance.
-	PublishEvent(ctx context.Context, room string, kind Kind, data []byte) error
+	// messages after it, within lim (see RecoverLimits and Recovery).
+	Recover(ctx context.Context, room string, since *wire.Position, lim RecoverLimits) (Recovery, error)
+	// PublishEvent hands an event without a position (typing) to every instance, unless
+	// q is limited and cannot pay one unit: then it publishes nothing and sent is false.
+	PublishEvent(ctx context.Context, room string, kind Kind, data []byte, q Quota) (sent bool, err error)
 }
 
 // Dispatcher receives every entry a broker reads, in order per room, from one goroutine
@@ -71,6 +75,9 @@ const (
 	Pending
 	// Done: an earlier attempt published it at Pos; acknowledge again, send nothing.
 	Done
+	// Limited: the id is new and the sender's quota cannot pay for it now; nothing was
+	// claimed. RetryAfter says when it could.
+	Limited
 )
 
 // Reservation is the outcome of Reserve.
@@ -80,7 +87,35 @@ type Reservation struct {
 	ID string
 	// Pos is the message's position when State is Done.
 	Pos wire.Position
+	// RetryAfter is when the quota could pay, when State is Limited.
+	RetryAfter time.Duration
 }
+
+// RecoverLimits bound one recovery.
+type RecoverLimits struct {
+	// Messages is the most messages one recovery returns; a client further behind is
+	// not recovered.
+	Messages int
+	// Bytes is the most bytes (the sum of the messages' sizes given to Publish) one
+	// recovery returns; a larger gap is refused with RefusedTooLarge.
+	Bytes int64
+	// Quota, when limited, is charged the bytes a recovery returns; a recovery it
+	// cannot pay is refused with RefusedQuota and charges nothing.
+	Quota Quota
+}
+
+// Refusal says why messages that could have been recovered were not.
+type Refusal int
+
+const (
+	// NotRefused: the recovery is complete, or cannot be (another epoch, trimmed
+	// history, further behind than RecoverLimits.Messages, ahead of the room).
+	NotRefused Refusal = iota
+	// RefusedTooLarge: the missed messages are more bytes than RecoverLimits.Bytes.
+	RefusedTooLarge
+	// RefusedQuota: RecoverLimits.Quota cannot pay for the missed messages now.
+	RefusedQuota
+)
 
 // Recovery is what a broker's Recover found.
 type Recovery struct {
@@ -91,6 +126,11 @@ type Recovery struct {
 	// Complete; otherwise empty.
 	Entries []Entry
 	// Complete is true when Entries are exactly the messages after since: since is in
-	// the room's current epoch, at most limit behind Top and still in history.
+	// the room's current epoch, within the limits behind Top and still in history.
 	Complete bool
+	// Bytes is the size of the messages after since, when the broker could tell: always
+	// when Complete or refused.
+	Bytes int64
+	// Refused says why a recovery that was possible was refused.
+	Refused Refusal
 }

@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -63,7 +65,9 @@ func (n *Node) dispatchMessage(e Entry) {
 func (n *Node) fillGap(room string, after wire.Position, before uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), gapFillTimeout)
 	defer cancel()
-	rec, err := n.broker.Recover(ctx, room, &after, n.cfg.RecoverLimit)
+	// A gap fill serves every local subscriber of the room at once and is nobody's
+	// request, so only the message bound applies.
+	rec, err := n.broker.Recover(ctx, room, &after, RecoverLimits{Messages: n.cfg.RecoverLimit, Bytes: math.MaxInt64})
 	if err != nil {
 		n.log.Warn("gap fill failed", zap.String("room", room), zap.Error(err))
 		return
@@ -101,11 +105,33 @@ func messageFrame(e Entry) ([]byte, *event.Message, error) {
 	if err := proto.Unmarshal(e.Data, m); err != nil {
 		return nil, nil, fmt.Errorf("node: decode stream entry: %w", err)
 	}
-	return protocol.MessageFrame(e.Pos, &wire.Message{
+	return protocol.MessageFrame(e.Pos, wireMessage(m)), m, nil
+}
+
+func wireMessage(m *event.Message) *wire.Message {
+	return &wire.Message{
 		ID: m.GetId(), GroupID: m.GetGroupId(), SenderID: m.GetSenderId(), SenderName: m.GetSenderName(),
 		ClientMsgID: m.GetClientMsgId(), Body: m.GetBody(), CreatedAt: wire.Time{Time: time.UnixMilli(m.GetCreatedAtUnixMs())},
-	}), m, nil
+	}
 }
+
+// sizingPosition is at least as long as any position a message frame carries.
+var sizingPosition = wire.Position{Epoch: strings.Repeat("z", protocol.MaxEpochBytes), Offset: math.MaxUint64}
+
+// frameSize is the most bytes m's message frame can take: what replaying it costs. It
+// is measured on the frame itself because JSON escaping can make a frame several times
+// larger than the body it carries.
+func frameSize(m *event.Message) int {
+	return len(protocol.MessageFrame(sizingPosition, wireMessage(m)))
+}
+
+// Budgets that can refuse a replay, the values of Recovered.Spent.
+const (
+	// BudgetMember is the member's replay quota, shared by all instances.
+	BudgetMember = "member"
+	// BudgetConnection is the joining connection's replay allowance.
+	BudgetConnection = "connection"
+)
 
 // Recovered is the outcome of a join's recovery.
 type Recovered struct {
@@ -115,19 +141,37 @@ type Recovered struct {
 	Frames [][]byte
 	// Complete is true when Frames are exactly what the client missed.
 	Complete bool
+	// Bytes is what the replay costs: the size the missed messages were published with.
+	// Set when Complete, and when a budget refused it.
+	Bytes int64
+	// Spent names the budget that refused a replay that was otherwise possible
+	// (BudgetMember or BudgetConnection); empty when none did.
+	Spent string
 }
 
 // Recover reads the room's position and, when since is not nil, encodes the messages
-// after it. It counts the outcome of asked-for recoveries.
-func (n *Node) Recover(ctx context.Context, room string, since *wire.Position) (Recovered, error) {
-	rec, err := n.broker.Recover(ctx, room, since, n.cfg.RecoverLimit)
+// member missed after it. A replay is bounded by RecoverLimit messages and
+// RecoverMaxBytes bytes, and must be paid from the member's replay quota and from
+// allowance, the bytes the joining connection may still replay; one that is refused
+// replays nothing, so the client reloads history instead. It counts the outcome of
+// asked-for recoveries.
+func (n *Node) Recover(ctx context.Context, room, member string, since *wire.Position, allowance int64) (Recovered, error) {
+	lim := RecoverLimits{Messages: n.cfg.RecoverLimit, Bytes: min(n.cfg.RecoverMaxBytes, max(allowance, 0)), Quota: n.quota(QuotaReplay, member)}
+	rec, err := n.broker.Recover(ctx, room, since, lim)
 	if err != nil {
 		if since != nil {
 			n.metrics.Recoveries.WithLabelValues(metrics.RecoveryFailed).Inc()
 		}
 		return Recovered{}, err
 	}
-	out := Recovered{Top: rec.Top, Complete: rec.Complete}
+	out := Recovered{Top: rec.Top, Complete: rec.Complete, Bytes: rec.Bytes}
+	switch {
+	case rec.Refused == RefusedQuota:
+		out.Spent = BudgetMember
+	case rec.Refused == RefusedTooLarge && rec.Bytes <= n.cfg.RecoverMaxBytes:
+		// Within the bound for every join, so it was the connection's allowance.
+		out.Spent = BudgetConnection
+	}
 	out.Frames = make([][]byte, 0, len(rec.Entries))
 	for _, e := range rec.Entries {
 		f, _, err := messageFrame(e)
@@ -140,7 +184,10 @@ func (n *Node) Recover(ctx context.Context, room string, since *wire.Position) (
 	}
 	if since != nil {
 		outcome := metrics.RecoveryComplete
-		if !out.Complete {
+		switch {
+		case out.Spent != "":
+			outcome = metrics.RecoveryLimited
+		case !out.Complete:
 			outcome = metrics.RecoveryIncomplete
 		}
 		n.metrics.Recoveries.WithLabelValues(outcome).Inc()

@@ -30,6 +30,19 @@ type Config struct {
 	SendTimeout time.Duration
 	// RecoverLimit caps how many missed messages one join replays.
 	RecoverLimit int
+	// RecoverMaxBytes caps the bytes of message frames one join replays; a larger gap is
+	// not replayed and the client reloads history instead.
+	RecoverMaxBytes int64
+	// ReplayRate and ReplayBurst are each member's replay budget, shared by all
+	// instances: bytes of replayed message frames per second, and at once. A join the
+	// budget cannot pay replays nothing and the client reloads history instead.
+	ReplayRate, ReplayBurst float64
+	// SendRate and SendBurst limit each member's new messages across its connections and
+	// all instances: per second, and at once (0 rate: no limit).
+	SendRate, SendBurst float64
+	// TypingInterval is the least time between two typing events of one member in one
+	// room across its connections and all instances (0: no limit).
+	TypingInterval time.Duration
 	// PresenceTTL is how long a presence entry outlives its last refresh.
 	PresenceTTL time.Duration
 	// PresenceLimit caps the clients one presence reply lists.
@@ -88,9 +101,38 @@ type Accepted struct {
 // client message id.
 var ErrUnavailable = errors.New("node: message not accepted, retry")
 
+// LimitedError refuses a message because its sender is over the member send quota;
+// nothing was sent or claimed, so the client may send it again later with the same id.
+type LimitedError struct {
+	// RetryAfter is when the quota could pay for it.
+	RetryAfter time.Duration
+}
+
+func (e *LimitedError) Error() string {
+	return fmt.Sprintf("node: the member's send quota is spent; retry in %v", e.RetryAfter)
+}
+
+// quota returns the member's quota of the given name as the config sets it.
+func (n *Node) quota(name, member string) Quota {
+	q := Quota{Name: name, Member: member}
+	switch name {
+	case QuotaSend:
+		q.Rate, q.Burst = n.cfg.SendRate, n.cfg.SendBurst
+	case QuotaTyping:
+		if n.cfg.TypingInterval > 0 {
+			q.Rate, q.Burst = 1/n.cfg.TypingInterval.Seconds(), 1
+		}
+	case QuotaReplay:
+		q.Rate, q.Burst = n.cfg.ReplayRate, n.cfg.ReplayBurst
+	}
+	return q
+}
+
 // Send accepts body from s once it is durable in Kafka and published to the room. A retry
 // with the same clientMsgID, on any instance, returns the original id and position and
-// publishes nothing; a retry while another attempt is in flight waits for it.
+// publishes nothing; a retry while another attempt is in flight waits for it. A new
+// message over the member's send quota is refused with a *LimitedError before anything
+// is written.
 func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Accepted, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.SendTimeout)
 	defer cancel()
@@ -100,10 +142,14 @@ func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Ac
 	}
 	owner := newID.String()
 	k := DedupKey{Room: s.GroupID, Sender: s.MemberID, ClientMsgID: clientMsgID}
-	res, err := n.reserve(ctx, k, owner)
+	res, err := n.reserve(ctx, k, owner, n.quota(QuotaSend, s.MemberID))
 	if err != nil {
 		n.metrics.Sends.WithLabelValues("failed").Inc()
 		return Accepted{}, errors.Join(ErrUnavailable, err)
+	}
+	if res.State == Limited {
+		n.metrics.Sends.WithLabelValues("limited").Inc()
+		return Accepted{}, &LimitedError{RetryAfter: res.RetryAfter}
 	}
 	if res.State == Done {
 		n.metrics.Sends.WithLabelValues("duplicate").Inc()
@@ -133,7 +179,7 @@ func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Ac
 	// Kafka has it now. If publishing fails the client retries with the same id: the
 	// record is produced again with the same message id (the persister stores it once)
 	// and published then.
-	pos, fresh, err := n.broker.Publish(ctx, k, res.ID, data, n.cfg.DedupTTL)
+	pos, fresh, err := n.broker.Publish(ctx, k, res.ID, data, frameSize(msg), n.cfg.DedupTTL)
 	if err != nil {
 		n.release(k, owner)
 		n.metrics.Sends.WithLabelValues("failed").Inc()
@@ -148,10 +194,10 @@ func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Ac
 }
 
 // reserve claims the client message id, waiting while another attempt holds it.
-func (n *Node) reserve(ctx context.Context, k DedupKey, owner string) (Reservation, error) {
+func (n *Node) reserve(ctx context.Context, k DedupKey, owner string, q Quota) (Reservation, error) {
 	wait := 5 * time.Millisecond
 	for {
-		res, err := n.broker.Reserve(ctx, k, owner, owner, n.cfg.DedupTTL, n.cfg.SendTimeout)
+		res, err := n.broker.Reserve(ctx, k, owner, owner, n.cfg.DedupTTL, n.cfg.SendTimeout, q)
 		if err != nil || res.State != Pending {
 			return res, err
 		}

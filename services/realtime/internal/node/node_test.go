@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -52,7 +53,7 @@ type bundle struct {
 func setup(tb testing.TB, mutate func(*node.Config)) bundle {
 	tb.Helper()
 	b, p := nodetest.NewMemoryBroker(), &fakeProducer{}
-	cfg := node.Config{DedupTTL: time.Hour, SendTimeout: 5 * time.Second, RecoverLimit: 100, TypingTTL: time.Second}
+	cfg := node.Config{DedupTTL: time.Hour, SendTimeout: 5 * time.Second, RecoverLimit: 100, RecoverMaxBytes: 1 << 20, TypingTTL: time.Second}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -64,11 +65,12 @@ func setup(tb testing.TB, mutate func(*node.Config)) bundle {
 func (b bundle) history(tb testing.TB, room string) []node.Entry {
 	tb.Helper()
 	ctx := context.Background()
-	top, err := b.broker.Recover(ctx, room, nil, 1000)
+	lim := node.RecoverLimits{Messages: 1000, Bytes: math.MaxInt64}
+	top, err := b.broker.Recover(ctx, room, nil, lim)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	all, err := b.broker.Recover(ctx, room, &wire.Position{Epoch: top.Top.Epoch}, 1000)
+	all, err := b.broker.Recover(ctx, room, &wire.Position{Epoch: top.Top.Epoch}, lim)
 	if err != nil || !all.Complete {
 		tb.Fatalf("history of %s: %+v, %v", room, all, err)
 	}
@@ -214,7 +216,7 @@ func TestRecoverReportsWhetherItIsComplete(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec, err := b.node.Recover(ctx, room, tt.since)
+			rec, err := b.node.Recover(ctx, room, member, tt.since, math.MaxInt64)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -251,5 +253,107 @@ func TestPresenceEventsReachOnlyRoomsUpToTheLimit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSendOverTheMemberQuotaIsRefusedBeforeKafka(t *testing.T) {
+	b := setup(t, func(c *node.Config) { c.SendRate, c.SendBurst = 0.001, 2 })
+	ctx := context.Background()
+	for _, c := range []string{"c1", "c2"} {
+		if _, err := b.node.Send(ctx, sender, c, "hi"); err != nil {
+			t.Fatalf("send %s within the burst: %v", c, err)
+		}
+	}
+	_, err := b.node.Send(ctx, sender, "c3", "one too many")
+	var limited *node.LimitedError
+	if !errors.As(err, &limited) || limited.RetryAfter <= 0 {
+		t.Fatalf("a third send = %v; want a LimitedError with a wait", err)
+	}
+	if len(b.producer.ids) != 2 {
+		t.Fatalf("Kafka got %d records; want only the 2 accepted messages", len(b.producer.ids))
+	}
+	if again, err := b.node.Send(ctx, sender, "c1", "hi"); err != nil || !again.Duplicate {
+		t.Fatalf("a resend of an accepted message = %+v, %v; want its duplicate ack, not a refusal", again, err)
+	}
+	other := node.Sender{MemberID: "7a8b9c0d-0000-4000-8000-000000000001", Name: "Grace", GroupID: room}
+	if _, err := b.node.Send(ctx, other, "c1", "hello"); err != nil {
+		t.Fatalf("another member's send: %v; quotas are per member", err)
+	}
+}
+
+func TestTypingPassesOncePerMemberAndInterval(t *testing.T) {
+	b := setup(t, func(c *node.Config) { c.TypingInterval = time.Hour })
+	ctx := context.Background()
+	typing := func(member, client string) bool {
+		t.Helper()
+		sent, err := b.node.Typing(ctx, room, member, client, []byte(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sent
+	}
+	if !typing(member, "tab-1") {
+		t.Fatal("the first typing event was dropped")
+	}
+	if typing(member, "tab-2") {
+		t.Fatal("the same member's second connection passed a typing event within the interval")
+	}
+	if !typing("7a8b9c0d-0000-4000-8000-000000000001", "tab-3") {
+		t.Fatal("another member's typing event was dropped")
+	}
+}
+
+func TestRecoverSaysWhichBudgetRefusedAReplay(t *testing.T) {
+	const body = 1000
+	b := setup(t, func(c *node.Config) {
+		// A message frame is the body plus a few hundred bytes: two fit the bound, three
+		// do not; the member's budget pays two replays of two.
+		c.RecoverMaxBytes, c.ReplayRate, c.ReplayBurst = 3*body, 0.001, 6*body
+	})
+	ctx := context.Background()
+	for _, c := range []string{"c1", "c2", "c3"} {
+		if _, err := b.node.Send(ctx, sender, c, strings.Repeat("x", body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	epoch := b.history(t, room)[0].Pos.Epoch
+	at := func(offset uint64) *wire.Position { return &wire.Position{Epoch: epoch, Offset: offset} }
+	const unlimited = math.MaxInt64
+	tests := []struct {
+		name         string
+		member       string
+		since        *wire.Position
+		allowance    int64
+		wantComplete bool
+		wantSpent    string
+	}{
+		{"a gap over the byte bound is not replayed and no budget is blamed", member, at(0), unlimited, false, ""},
+		{"a gap within the bound is replayed", member, at(1), unlimited, true, ""},
+		{"the member's budget pays a second replay", member, at(1), unlimited, true, ""},
+		{"a third replay is refused by the member's budget", member, at(1), unlimited, false, node.BudgetMember},
+		{"a connection without allowance is refused by its own budget", "7a8b9c0d-0000-4000-8000-000000000001", at(1), 10, false, node.BudgetConnection},
+	}
+	for _, tt := range tests {
+		rec, err := b.node.Recover(ctx, room, tt.member, tt.since, tt.allowance)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFrames := 0
+		if tt.wantComplete {
+			wantFrames = 2
+		}
+		if rec.Complete != tt.wantComplete || rec.Spent != tt.wantSpent || len(rec.Frames) != wantFrames || rec.Bytes <= 0 {
+			t.Fatalf("%s: complete %v, spent %q, %d frames, %d bytes; want %v, %q, %d frames and the gap's size",
+				tt.name, rec.Complete, rec.Spent, len(rec.Frames), rec.Bytes, tt.wantComplete, tt.wantSpent, wantFrames)
+		}
+		if tt.wantComplete {
+			var size int
+			for _, f := range rec.Frames {
+				size += len(f)
+			}
+			if int64(size) > rec.Bytes {
+				t.Fatalf("%s: the replayed frames are %d bytes but were charged %d", tt.name, size, rec.Bytes)
+			}
+		}
 	}
 }

@@ -71,12 +71,14 @@ func (n *Node) Presence(ctx context.Context, room string) ([][]byte, error) {
 	return n.presence.Presence(ctx, room, n.cfg.PresenceLimit)
 }
 
-// Typing tells the room that a client is typing. Receivers show it for TypingTTL; the
-// typing client does not get its own event back.
-func (n *Node) Typing(ctx context.Context, room, clientID string, client []byte) error {
+// Typing tells the room that a client of member is typing. Receivers show it for
+// TypingTTL; the typing client does not get its own event back. At most one event per
+// member and room passes per TypingInterval, whichever connection or instance it comes
+// from; sent is false for one that was dropped.
+func (n *Node) Typing(ctx context.Context, room, member, clientID string, client []byte) (sent bool, err error) {
 	data := make([]byte, 0, len(clientID)+1+len(client))
 	data = append(append(append(data, clientID...), '\n'), client...)
-	return n.broker.PublishEvent(ctx, room, KindTyping, data)
+	return n.broker.PublishEvent(ctx, room, KindTyping, data, n.quota(QuotaTyping, member))
 }
 
 // splitTyping undoes the encoding of Typing.

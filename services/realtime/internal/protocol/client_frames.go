@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/quickchat-go/quickchat/pkg/wire"
@@ -15,6 +16,9 @@ type Error struct {
 	Code string
 	// Detail is for humans.
 	Detail string
+	// RetryAfter, for rate_limited errors, is how long until the frame would pass (0:
+	// not said).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Detail }

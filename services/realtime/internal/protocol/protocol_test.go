@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/quickchat-go/quickchat/pkg/wire"
@@ -104,6 +105,29 @@ func TestServerFramesAreValidJSONWithTheirType(t *testing.T) {
 	}
 	if err := json.Unmarshal(Joined("", "g", "c", wire.Position{Epoch: "e"}, nil, 0), &j); err != nil || j.Recovered != nil || j.Missed != nil {
 		t.Fatalf("joined without recovery = %+v (%v); want no recovered and missed fields", j, err)
+	}
+}
+
+func TestRateLimitedErrorsSayHowLongToWaitRoundedUp(t *testing.T) {
+	tests := []struct {
+		name  string
+		after time.Duration
+		want  int64
+	}{
+		{"no wait leaves the field out", 0, 0},
+		{"a whole number of milliseconds stays", 250 * time.Millisecond, 250},
+		{"a fraction of a millisecond rounds up", 1500 * time.Microsecond, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var f wire.ServerFrame
+			if err := json.Unmarshal(ErrorFrame("r", "g", &Error{Code: wire.CodeRateLimited, Detail: "slow down", RetryAfter: tt.after}), &f); err != nil {
+				t.Fatal(err)
+			}
+			if f.RetryAfterMs != tt.want {
+				t.Fatalf("retry_after_ms = %d, want %d", f.RetryAfterMs, tt.want)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/quickchat-go/quickchat/pkg/wire"
 )
@@ -66,7 +67,12 @@ func EncodeClient(c wire.Client) []byte { return encode(c) }
 
 // ErrorFrame encodes an error reply to the frame with the given ref and room.
 func ErrorFrame(ref, groupID string, e *Error) []byte {
-	return encode(wire.ErrorFrame{Head: wire.Head{Type: wire.TypeError, Ref: ref, GroupID: groupID}, Code: e.Code, Detail: e.Detail})
+	f := wire.ErrorFrame{Head: wire.Head{Type: wire.TypeError, Ref: ref, GroupID: groupID}, Code: e.Code, Detail: e.Detail}
+	if e.RetryAfter > 0 {
+		// Rounded up, so a client that waits exactly this long is not refused again.
+		f.RetryAfterMs = int64((e.RetryAfter + time.Millisecond - 1) / time.Millisecond)
+	}
+	return encode(f)
 }
 
 // Pong encodes the reply to a ping.

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/wire"
+	"github.com/quickchat-go/quickchat/services/realtime/internal/metrics"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
 )
 
@@ -27,7 +28,8 @@ type conn struct {
 	q     queue
 	rooms map[string]*sub
 
-	limiter bucket
+	limiter bucket // client frames
+	replay  bucket // bytes of replayed messages
 
 	// writeStart is when the write in progress began (UnixNano), 0 when none is.
 	writeStart atomic.Int64
@@ -81,11 +83,19 @@ func (c *conn) run(ctx context.Context) {
 	}
 }
 
-// frame decodes and handles one frame, then returns its buffer to the pool.
+// frame charges, decodes and handles one frame, then returns its buffer to the pool.
+// Every frame is charged to the rate limiter before anything else, valid or not, so a
+// flood of garbage is refused like a flood of sends; it is still decoded, only to echo
+// its ref in the refusal.
 func (c *conn) frame(ctx context.Context, typ websocket.MessageType, buf *bytes.Buffer) {
+	allowed, wait := c.limiter.take(time.Now(), c.h.cfg.FrameRate, float64(c.h.cfg.FrameBurst), 1)
 	if typ != websocket.MessageText {
 		readBufs.Put(buf)
 		c.h.framesIn["invalid"].Inc()
+		if !allowed {
+			c.refuseLimited("", "", "", metrics.LimitFrame, "too many frames; this one was dropped", wait)
+			return
+		}
 		c.replyError("", "", &protocol.Error{Code: wire.CodeBadFrame, Detail: "frames must be JSON text frames"})
 		return
 	}
@@ -96,15 +106,17 @@ func (c *conn) frame(ctx context.Context, typ websocket.MessageType, buf *bytes.
 	}
 	if perr != nil {
 		c.h.framesIn["invalid"].Inc()
+	} else {
+		c.h.framesIn[f.Type].Inc()
+	}
+	switch {
+	case !allowed:
+		c.refuseLimited(f.Ref, f.GroupID, "", metrics.LimitFrame, "too many frames; this one was dropped", wait)
+	case perr != nil:
 		c.replyError(f.Ref, f.GroupID, perr)
-		return
+	default:
+		c.handle(ctx, f)
 	}
-	c.h.framesIn[f.Type].Inc()
-	if !c.limiter.allow(time.Now(), c.h.cfg.FrameRate, float64(c.h.cfg.FrameBurst)) {
-		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeRateLimited, Detail: "too many frames; this one was dropped"})
-		return
-	}
-	c.handle(ctx, f)
 }
 
 func (c *conn) readEnded(err error) {

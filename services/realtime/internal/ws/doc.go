@@ -5,6 +5,11 @@
 // that stops reading is closed rather than allowed to hold up anyone else; on shutdown every
 // client is told to reconnect elsewhere.
 //
+// The limits it keeps itself are per connection (every frame received, valid or not, and
+// the bytes of replayed messages) and per client address on this instance (sends and
+// typing events); those per member across instances are the node's, kept in Redis.
+// Rate-limit hits and refused tokens are logged as security events, sampled.
+//
 // Per connection there are exactly two goroutines: the HTTP handler's, which reads, and
 // the writer. Keepalive pings and write-stall checks are driven by one sweeper per Handler.
 package ws

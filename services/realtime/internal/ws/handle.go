@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"go.uber.org/zap"
@@ -10,6 +11,7 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/token"
 	"github.com/quickchat-go/quickchat/pkg/wire"
+	"github.com/quickchat-go/quickchat/services/realtime/internal/metrics"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
 )
@@ -50,11 +52,17 @@ func (c *conn) join(ctx context.Context, f wire.ClientFrame) {
 		code := wire.CodeUnauthorized
 		if apperr.Is(err, apperr.Unavailable) {
 			code = wire.CodeUnavailable
+		} else {
+			if apperr.Is(err, apperr.Forbidden) {
+				code = wire.CodeForbidden // a valid token of another kind: an access token
+			}
+			c.tokenRefused(f.GroupID, code, apperr.MessageOf(err), "")
 		}
 		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: code, Detail: apperr.MessageOf(err)})
 		return
 	}
 	if claims.Kind != token.KindMember || claims.GroupID != f.GroupID {
+		c.tokenRefused(f.GroupID, wire.CodeForbidden, "not a member token for this room", claims.Subject)
 		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeForbidden, Detail: "the token is not a member token for this room"})
 		return
 	}
@@ -75,8 +83,15 @@ func (c *conn) join(ctx context.Context, f wire.ClientFrame) {
 	c.rooms[room] = s
 	c.h.node.Subscribe(room, s)
 
+	// The replay is paid from this connection's budget and, in Redis, from the member's;
+	// one that either cannot pay is not replayed and the client reloads history.
+	replayRate, replayBurst := c.h.cfg.ReplayRate, c.h.cfg.ReplayBurst
+	allowance := int64(math.MaxInt64) // no connection budget
+	if replayRate > 0 {
+		allowance = int64(c.replay.level(time.Now(), replayRate, replayBurst))
+	}
 	opCtx, cancel := context.WithTimeout(ctx, c.h.cfg.OpTimeout)
-	rec, err := c.h.node.Recover(opCtx, room, f.Since)
+	rec, err := c.h.node.Recover(opCtx, room, claims.Subject, f.Since, allowance)
 	cancel()
 	if err != nil {
 		c.h.node.Unsubscribe(room, s)
@@ -84,6 +99,15 @@ func (c *conn) join(ctx context.Context, f wire.ClientFrame) {
 		c.h.log.Warn("join failed", zap.String("room", room), zap.Error(err))
 		c.replyError(f.Ref, room, &protocol.Error{Code: wire.CodeUnavailable, Detail: "could not join the room; retry"})
 		return
+	}
+	switch rec.Spent {
+	case node.BudgetMember:
+		c.limited(metrics.LimitMemberReplay, room, claims.Subject)
+	case node.BudgetConnection:
+		c.limited(metrics.LimitConnectionReplay, room, claims.Subject)
+	}
+	if rec.Complete && rec.Bytes > 0 && replayRate > 0 {
+		c.replay.take(time.Now(), replayRate, replayBurst, float64(rec.Bytes))
 	}
 	var recovered *bool
 	if f.Since != nil {
@@ -125,6 +149,11 @@ func (c *conn) send(ctx context.Context, f wire.ClientFrame) {
 	if !ok {
 		return
 	}
+	if ok, wait := c.h.addrs.takeSend(c.ip, time.Now()); !ok {
+		c.refuseLimited(f.Ref, f.GroupID, s.sender.MemberID, metrics.LimitAddressSend,
+			"too many messages from this address; resend later with the same client_msg_id", wait)
+		return
+	}
 	if !c.beginSend() {
 		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeUnavailable, Detail: "server is shutting down; reconnect and retry with the same client_msg_id"})
 		return
@@ -133,6 +162,12 @@ func (c *conn) send(ctx context.Context, f wire.ClientFrame) {
 	// acknowledged is also published.
 	acc, err := c.h.node.Send(context.WithoutCancel(ctx), s.sender, f.ClientMsgID, f.Body)
 	c.endSend()
+	var limited *node.LimitedError
+	if errors.As(err, &limited) {
+		c.refuseLimited(f.Ref, f.GroupID, s.sender.MemberID, metrics.LimitMemberSend,
+			"too many messages from this member; resend later with the same client_msg_id", limited.RetryAfter)
+		return
+	}
 	if err != nil {
 		if !errors.Is(err, node.ErrUnavailable) {
 			c.h.log.Error("send rejected", zap.String("room", f.GroupID), zap.Error(err))
@@ -151,16 +186,29 @@ func (c *conn) typing(ctx context.Context, f wire.ClientFrame) {
 	if !ok {
 		return
 	}
+	// Extra typing events are dropped silently, first by this connection's own interval
+	// (no Redis call), then by the address's rate and the member's interval across its
+	// connections: receivers still show the last one.
 	now := time.Now()
 	if now.Sub(s.lastTyping) < c.h.cfg.TypingInterval {
-		return // coalesced: receivers still show the last one
+		return
 	}
 	s.lastTyping = now
+	if ok, _ := c.h.addrs.takeTyping(c.ip, now); !ok {
+		c.limited(metrics.LimitAddressTyping, f.GroupID, s.sender.MemberID)
+		return
+	}
 	opCtx, cancel := context.WithTimeout(ctx, c.h.cfg.OpTimeout)
 	defer cancel()
-	if err := c.h.node.Typing(opCtx, f.GroupID, c.id, s.client); err != nil {
+	sent, err := c.h.node.Typing(opCtx, f.GroupID, s.sender.MemberID, c.id, s.client)
+	if err != nil {
 		c.h.log.Warn("typing event failed", zap.String("room", f.GroupID), zap.Error(err))
 		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeUnavailable, Detail: "typing event not sent"})
+		return
+	}
+	if !sent {
+		// Not logged: a member typing in two tabs does this all the time.
+		c.h.metrics.RateLimited.WithLabelValues(metrics.LimitMemberTyping).Inc()
 	}
 }
 

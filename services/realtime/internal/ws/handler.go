@@ -52,10 +52,22 @@ type Config struct {
 	// MaxRoomsPerConn bounds how many rooms one connection may join.
 	MaxRoomsPerConn int
 	// FrameRate and FrameBurst rate-limit client frames per connection (a token bucket).
+	// Every frame is charged, valid or not.
 	FrameRate  float64
 	FrameBurst int
+	// ReplayRate and ReplayBurst bound the bytes of replayed messages one connection may
+	// receive (a token bucket in bytes); a join whose replay the connection cannot pay
+	// replays nothing and the client reloads history.
+	ReplayRate, ReplayBurst float64
+	// AddrSendRate and AddrSendBurst limit the messages sent from one client address on
+	// this instance (0 rate: no limit); more are refused with rate_limited.
+	AddrSendRate, AddrSendBurst float64
+	// AddrTypingRate and AddrTypingBurst limit the typing events from one client address
+	// on this instance (0 rate: no limit); more are dropped silently.
+	AddrTypingRate, AddrTypingBurst float64
 	// TypingInterval is the least time between two typing events a connection publishes
-	// per room; more frequent ones are dropped silently.
+	// per room; more frequent ones are dropped silently. (The node applies the same
+	// interval per member across connections.)
 	TypingInterval time.Duration
 	// OpTimeout bounds one Redis operation done for a client frame (join, presence, typing).
 	OpTimeout time.Duration
@@ -70,7 +82,11 @@ type Handler struct {
 	cfg      Config
 	metrics  *metrics.Metrics
 	log      *zap.Logger
+	// sec logs security events (rate-limit hits, refused tokens), sampled so a flood
+	// cannot flood the log.
+	sec      *zap.Logger
 	framesIn map[string]prometheus.Counter
+	addrs    *addrLimits
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -83,8 +99,9 @@ func NewHandler(n *node.Node, v Verifier, cfg Config, m *metrics.Metrics, log *z
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = clientip.New(nil)
 	}
-	h := &Handler{node: n, verifier: v, cfg: cfg, metrics: m, log: log,
-		conns: make(map[*conn]struct{}), perIP: make(map[string]int), framesIn: make(map[string]prometheus.Counter)}
+	h := &Handler{node: n, verifier: v, cfg: cfg, metrics: m, log: log, sec: securityLog(log),
+		conns: make(map[*conn]struct{}), perIP: make(map[string]int), framesIn: make(map[string]prometheus.Counter),
+		addrs: newAddrLimits(rate{cfg.AddrSendRate, cfg.AddrSendBurst}, rate{cfg.AddrTypingRate, cfg.AddrTypingBurst})}
 	// Count frames only by known types so clients cannot mint label values.
 	for _, t := range []string{wire.TypeJoin, wire.TypeLeave, wire.TypeSend, wire.TypeTyping,
 		wire.TypePresence, wire.TypePing, "invalid"} {
@@ -184,12 +201,17 @@ func (h *Handler) Connections() int {
 	return len(h.conns)
 }
 
-// Run drives keepalive pings and closes connections whose writes stall, until ctx ends.
+// addrSweepInterval is how often the per-address buckets that are full again are
+// forgotten.
+const addrSweepInterval = 10 * time.Second
+
+// Run drives keepalive pings, closes connections whose writes stall and forgets idle
+// per-address buckets, until ctx ends.
 func (h *Handler) Run(ctx context.Context) {
 	every := min(time.Second, h.cfg.WriteTimeout/2, h.cfg.PingInterval/2)
 	t := time.NewTicker(every)
 	defer t.Stop()
-	lastPing := time.Now()
+	lastPing, lastAddrSweep := time.Now(), time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -200,6 +222,10 @@ func (h *Handler) Run(ctx context.Context) {
 				lastPing = now
 			}
 			h.sweep(now, ping)
+			if now.Sub(lastAddrSweep) >= addrSweepInterval {
+				lastAddrSweep = now
+				h.addrs.sweep(now)
+			}
 		}
 	}
 }

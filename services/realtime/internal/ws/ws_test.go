@@ -220,3 +220,48 @@ func TestBucket(t *testing.T) {
 		t.Fatal("after one second at 2/s exactly two more frames must pass")
 	}
 }
+
+func TestBucketTakesManyAndSaysHowLongToWait(t *testing.T) {
+	var b bucket
+	now := time.Unix(100, 0)
+	if got := b.level(now, 1000, 5000); got != 5000 {
+		t.Fatalf("a new bucket holds %v, want its burst 5000", got)
+	}
+	if ok, _ := b.take(now, 1000, 5000, 4000); !ok {
+		t.Fatal("4000 of a full 5000 must be taken")
+	}
+	ok, wait := b.take(now, 1000, 5000, 2000)
+	if ok || wait != time.Second {
+		t.Fatalf("2000 more = %v, wait %v; want refused, and 1000 short at 1000/s is a second", ok, wait)
+	}
+	if got := b.level(now.Add(time.Second), 1000, 5000); got != 2000 {
+		t.Fatalf("a second later the bucket holds %v, want 2000: a refusal takes nothing", got)
+	}
+}
+
+func TestAddressBucketsAreSharedAndForgottenWhenFull(t *testing.T) {
+	a := newAddrLimits(rate{Rate: 1, Burst: 2}, rate{})
+	now := time.Unix(100, 0)
+	for i := 0; i < 2; i++ {
+		if ok, _ := a.takeSend("198.51.100.1", now); !ok {
+			t.Fatalf("send %d of a burst of 2 refused", i+1)
+		}
+	}
+	if ok, wait := a.takeSend("198.51.100.1", now); ok || wait != time.Second {
+		t.Fatalf("a third send = %v, wait %v; want refused for a second", ok, wait)
+	}
+	if ok, _ := a.takeSend("198.51.100.2", now); !ok {
+		t.Fatal("another address was refused")
+	}
+	if ok, _ := a.takeTyping("198.51.100.1", now); !ok {
+		t.Fatal("typing without a limit was refused")
+	}
+	a.sweep(now.Add(time.Second))
+	if a.len() != 1 {
+		t.Fatalf("%d addresses remembered after a second; want the one that spent its burst, the other is full again", a.len())
+	}
+	a.sweep(now.Add(2 * time.Second))
+	if a.len() != 0 {
+		t.Fatalf("%d addresses remembered once their buckets refilled; want none", a.len())
+	}
+}

@@ -1,7 +1,17 @@
--- Claims a client message id.
--- KEYS: dedup, lease. ARGV: id, dedup ttl ms, lease ms, owner.
+-- Claims a client message id. A new id is paid for with one unit of the sender's send
+-- quota first; retries of a known id cost nothing.
+-- KEYS: dedup, lease, send quota. ARGV: id, dedup ttl ms, lease ms, owner, quota ms per
+-- unit (empty: no quota), quota burst.
+-- Returns a dedup state, or 'r:<ms>' when the quota cannot pay for ms more.
+-- Runs after now.lua and quota.lua.
 local v = redis.call('GET', KEYS[1])
 if not v then
+  if ARGV[5] ~= '' then
+    local wait = quota_take(KEYS[3], tonumber(ARGV[5]), tonumber(ARGV[6]), 1)
+    if wait > 0 then
+      return 'r:' .. wait
+    end
+  end
   redis.call('SET', KEYS[1], 'p:' .. ARGV[1], 'PX', ARGV[2])
   redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3])
   return 'o:' .. ARGV[1]

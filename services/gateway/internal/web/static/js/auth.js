@@ -1,14 +1,16 @@
-// The account session. The access token lives in memory only. Password sign-ins get a
-// refresh token in the response body, which we keep in localStorage so a reload or a new
-// tab stays signed in; OIDC sign-ins get it in the gateway's HttpOnly cookie instead (then
-// only a flag is stored). Refresh tokens rotate on every use and reusing an old one revokes
-// the session, so tabs take turns refreshing under a Web Lock and always read the newest
-// token inside it.
+// The account session. The access token lives in memory only; the refresh token lives
+// only in the gateway's HttpOnly cookie, out of reach of scripts (ours or injected ones).
+// localStorage keeps just a flag saying a cookie session may exist, so pages know whether
+// to try a refresh. Refresh tokens rotate on every use and reusing an old one revokes the
+// session, so tabs take turns refreshing under a Web Lock.
 
 import { ApiError, request } from "./api.js";
 
-const REFRESH_KEY = "qc.refresh";
 const COOKIE_KEY = "qc.cookieSession";
+// Older versions kept the refresh token itself in localStorage under this key; it is
+// removed on sight.
+const LEGACY_REFRESH_KEY = "qc.refresh";
+localStorage.removeItem(LEGACY_REFRESH_KEY);
 /** OIDC_PENDING is set (sessionStorage) just before following the OIDC sign-in link. */
 export const OIDC_PENDING = "qc.oidcPending";
 
@@ -33,13 +35,7 @@ export function currentUser() {
 
 function adopt(s) {
   access = { token: s.access_token, expiresAt: Date.now() + s.expires_in * 1000, user: s.user };
-  if (s.refresh_token) {
-    localStorage.setItem(REFRESH_KEY, s.refresh_token);
-    localStorage.removeItem(COOKIE_KEY);
-  } else {
-    localStorage.removeItem(REFRESH_KEY);
-    localStorage.setItem(COOKIE_KEY, "1");
-  }
+  localStorage.setItem(COOKIE_KEY, "1");
   sessionStorage.removeItem(OIDC_PENDING);
   emit();
   return s.user;
@@ -48,15 +44,17 @@ function adopt(s) {
 function forget() {
   const had = access !== null;
   access = null;
-  localStorage.removeItem(REFRESH_KEY);
   localStorage.removeItem(COOKIE_KEY);
   sessionStorage.removeItem(OIDC_PENDING);
   if (had) emit();
 }
 
-/** register creates an account and signs in. */
+/** register creates an account and signs in. The server answers a registration the same
+ * whether or not the email already has an account, so only the sign-in that follows tells:
+ * it fails (401) when the email belonged to someone already. */
 export async function register(email, password, name) {
-  return adopt(await request("POST", "/api/auth/register", { body: { email, password, name } }));
+  await request("POST", "/api/auth/register", { body: { email, password, name } });
+  return login(email, password);
 }
 
 /** login signs in with email and password. */
@@ -66,11 +64,8 @@ export async function login(email, password) {
 
 /** logout ends the session on the server (best effort) and here. */
 export async function logout() {
-  const stored = localStorage.getItem(REFRESH_KEY);
-  const cookie = localStorage.getItem(COOKIE_KEY) === "1";
   try {
-    if (stored) await request("POST", "/api/auth/logout", { body: { refresh_token: stored } });
-    else if (cookie) await request("POST", "/api/auth/logout");
+    if (localStorage.getItem(COOKIE_KEY) === "1") await request("POST", "/api/auth/logout");
   } catch {
     // Signing out locally is what matters; the server-side session expires anyway.
   } finally {
@@ -100,16 +95,14 @@ function refresh() {
 }
 
 async function refreshOnce() {
-  // Read inside the lock: another tab may have rotated the token a moment ago.
-  const stored = localStorage.getItem(REFRESH_KEY);
+  // Read inside the lock: another tab may have signed out a moment ago.
   const cookie = localStorage.getItem(COOKIE_KEY) === "1" || sessionStorage.getItem(OIDC_PENDING) === "1";
-  if (!stored && !cookie) {
+  if (!cookie) {
     forget();
     return null;
   }
   try {
-    const s = await request("POST", "/api/auth/refresh", stored ? { body: { refresh_token: stored } } : {});
-    return adopt(s);
+    return adopt(await request("POST", "/api/auth/refresh"));
   } catch (err) {
     if (err instanceof ApiError && (err.status === 400 || err.status === 401)) {
       forget();

@@ -48,7 +48,14 @@ async function authPage({ main, signal }, mode) {
       );
       navigate(safeNext("/dashboard"));
     } catch (err) {
-      alert.set(errorText(err, isLogin ? { unauthorized: "Email or password is wrong." } : { conflict: "An account with this email already exists. Sign in instead." }));
+      alert.set(
+        errorText(
+          err,
+          isLogin
+            ? { unauthorized: "Email or password is wrong." }
+            : { unauthorized: "This email may already have an account with another password. Sign in instead." },
+        ),
+      );
       (isLogin ? password.input : email.input).focus();
     }
   });

@@ -105,8 +105,8 @@ export async function dashboardView({ main, signal }) {
     const title = field("Title", { name: "title", required: true, maxlength: 100, value: creating ? "" : g.title, autocomplete: "off" });
     const passcode = field(
       creating ? "Passcode" : "New passcode",
-      { name: "passcode", type: "password", autocomplete: "new-password", minlength: 4, maxlength: 128, required: creating },
-      creating ? "4 to 128 characters. People need it to join." : "Leave empty to keep the current passcode.",
+      { name: "passcode", type: "password", autocomplete: "new-password", minlength: 8, maxlength: 128, required: creating },
+      creating ? "8 to 128 characters, at least 5 different. People need it to join." : "Leave empty to keep the current passcode.",
     );
     const cancel = h("button", { type: "button", class: "btn btn-ghost", text: "Cancel" });
     const save = h("button", { type: "submit", class: "btn", text: creating ? "Create group" : "Save" });
@@ -121,8 +121,8 @@ export async function dashboardView({ main, signal }) {
       const t = title.input.value.trim();
       const p = passcode.input.value;
       if (!t) return alertIn.set("Enter a title.");
-      if (creating && p.length < 4) return alertIn.set("The passcode needs at least 4 characters.");
-      if (!creating && p && p.length < 4) return alertIn.set("The passcode needs at least 4 characters.");
+      if (creating && p.length < 8) return alertIn.set("The passcode needs at least 8 characters.");
+      if (!creating && p && p.length < 8) return alertIn.set("The passcode needs at least 8 characters.");
       const body = {};
       if (creating || t !== g.title) body.title = t;
       if (p) body.passcode = p;
