@@ -11,4 +11,10 @@
 // QC_FAULTS=full they run every scenario on servers of their own and, with
 // QC_FAULTS_REPORT set, write the results as Markdown (docs/reliability.md). make
 // test-faults does both.
+//
+// The full run also has an abuse section (RunAbuse): one attacker at a time (a replay
+// loop, a multi-socket flood, a group-creation flood) abuses the system while a second,
+// well-behaved room chats and a probe signs in, and the report compares their latency
+// with an idle window just before. Latency is reported, never asserted; the section
+// fails only if the well-behaved room's guarantees break.
 package faults

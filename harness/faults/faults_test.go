@@ -26,9 +26,18 @@ const (
 	envMode = "QC_FAULTS"
 	// envReport names the Markdown file the full run writes (docs/reliability.md).
 	envReport = "QC_FAULTS_REPORT"
-	// envOnly runs only the named scenarios (comma-separated), for debugging one.
+	// envBinaries names a directory of prebuilt service binaries (gateway, realtime,
+	// persister) to run instead of building the workspace's, e.g. to measure another
+	// commit with this harness.
+	envBinaries = "QC_FAULTS_BINARIES"
+	// envOnly runs only the named scenarios (comma-separated), for debugging one;
+	// abuseSection among them runs the abuse section.
 	envOnly = "QC_FAULTS_ONLY"
 )
+
+// abuseSection names the abuse section in envOnly. It runs only in the full run: it
+// takes minutes and measures latency, which the shared test servers would disturb.
+const abuseSection = "abuse"
 
 // shortScenarios are what plain go test runs: faults of service processes only, which
 // cannot disturb other tests on the shared servers.
@@ -48,7 +57,7 @@ func TestAcknowledgedMessagesSurviveFaults(t *testing.T) {
 		t.Skip("fault injection: skipped in -short mode")
 	}
 	full := os.Getenv(envMode) == "full"
-	scenarios, traffic := pick(t, full)
+	scenarios, traffic, abuse := pick(t, full)
 	started := time.Now()
 	bins := buildServices(t)
 	var stack *devstack.Stack
@@ -66,7 +75,7 @@ func TestAcknowledgedMessagesSurviveFaults(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.Name, func(t *testing.T) {
 			logf := func(format string, args ...any) { t.Logf(format, args...) }
-			sys := startSystem(t, bins, stack, sc)
+			sys := startSystem(t, bins, stack, sc.Name)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
 			res, err := faults.Run(ctx, sys, sc, traffic, logf)
@@ -84,6 +93,11 @@ func TestAcknowledgedMessagesSurviveFaults(t *testing.T) {
 			}
 		})
 	}
+	if abuse {
+		t.Run(abuseSection, func(t *testing.T) {
+			runAbuse(t, bins, stack, report)
+		})
+	}
 	report.Took = time.Since(started)
 	if path := os.Getenv(envReport); path != "" {
 		f, err := os.Create(path)
@@ -98,15 +112,31 @@ func TestAcknowledgedMessagesSurviveFaults(t *testing.T) {
 	}
 }
 
-func pick(t *testing.T, full bool) ([]faults.Scenario, faults.Traffic) {
+// pick returns the fault scenarios to run, their traffic, and whether to run the abuse
+// section.
+func pick(t *testing.T, full bool) ([]faults.Scenario, faults.Traffic, bool) {
 	t.Helper()
 	names := shortScenarios
 	traffic := shortTraffic
+	abuse := false
 	if full {
-		names, traffic = nil, fullTraffic
+		names, traffic, abuse = nil, fullTraffic, true
 	}
 	if only := os.Getenv(envOnly); only != "" {
-		names = strings.Split(only, ",")
+		names, abuse = nil, false
+		for _, n := range strings.Split(only, ",") {
+			if n = strings.TrimSpace(n); n == abuseSection {
+				abuse = true
+			} else if n != "" {
+				names = append(names, n)
+			}
+		}
+		if abuse && !full {
+			t.Fatalf("the abuse section measures latency on servers of its own: run it with %s=full", envMode)
+		}
+		if len(names) == 0 && abuse {
+			return nil, traffic, true
+		}
 	}
 	var out []faults.Scenario
 	for _, sc := range faults.Scenarios() {
@@ -120,7 +150,36 @@ func pick(t *testing.T, full bool) ([]faults.Scenario, faults.Traffic) {
 	if len(out) == 0 {
 		t.Fatalf("no scenario matches %q", names)
 	}
-	return out, traffic
+	return out, traffic, abuse
+}
+
+// runAbuse runs the abuse section on a system of its own and adds its result to report.
+// It fails on a broken guarantee of the well-behaved room or an attack that could not be
+// run, never on a latency figure: those are for the report.
+func runAbuse(t *testing.T, bins map[string]string, stack *devstack.Stack, report *faults.Report) {
+	sys := startSystem(t, bins, stack, abuseSection)
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	defer cancel()
+	res, err := faults.RunAbuse(ctx, sys, faults.Attacks(), faults.DefaultAbuse, func(format string, args ...any) { t.Logf(format, args...) })
+	if err != nil {
+		report.AbuseFailed = err.Error()
+		t.Fatalf("abuse: %v", err)
+	}
+	report.Abuse = res
+	for _, a := range res.Attacks {
+		t.Logf("%s: attacker got %s; refused %s; room p99 %v → %v (%.2f×), sign-in p99 %v → %v (%.2f×), sign-ins refused/failed %d/%d; within 2×: %v",
+			a.Attack.Title, a.Outcome.Got, a.Outcome.Refused, a.Idle.Room.P99, a.Under.Room.P99, a.RoomRatio(),
+			a.Idle.SignIn.P99, a.Under.SignIn.P99, a.SignInRatio(), a.Under.SignInRefused, a.Under.SignInFailed, a.WithinTwice())
+	}
+	for name, why := range res.Failed {
+		t.Errorf("abuse %s could not be run: %s", name, why)
+	}
+	r := res.Room
+	t.Logf("well-behaved room: acked %d, stored %d, lost %d, duplicated %d/%d, delivered %d of %d, missing %d, out of order %d",
+		r.Acked, r.Stored, r.Lost, r.DuplicatesStored, r.DuplicateDeliveries, r.Delivered, r.Deliveries, r.Missing, r.OrderViolations)
+	for _, p := range r.Problems {
+		t.Errorf("well-behaved room under abuse: %s", p)
+	}
 }
 
 func contains(list []string, s string) bool {
@@ -141,6 +200,13 @@ var (
 func buildServices(tb testing.TB) map[string]string {
 	tb.Helper()
 	buildOnce.Do(func() {
+		if dir := os.Getenv(envBinaries); dir != "" {
+			binaries = map[string]string{}
+			for _, name := range devstack.ServiceNames {
+				binaries[name] = filepath.Join(dir, name)
+			}
+			return
+		}
 		dir, err := os.MkdirTemp("", "qc-faults-bin-")
 		if err != nil {
 			buildErr = err
@@ -176,10 +242,10 @@ func ownStack(tb testing.TB) *devstack.Stack {
 
 // startSystem starts gateway, two realtime instances and two persisters, isolated by
 // their own database, topic and key prefix, on stack or (nil) on the shared servers.
-func startSystem(t *testing.T, bins map[string]string, stack *devstack.Stack, sc faults.Scenario) *devstack.System {
+func startSystem(t *testing.T, bins map[string]string, stack *devstack.Stack, what string) *devstack.System {
 	t.Helper()
 	name := testenv.UniqueName(t)
-	dir, err := os.MkdirTemp("", "qc-faults-"+sc.Name+"-")
+	dir, err := os.MkdirTemp("", "qc-faults-"+what+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,6 +255,7 @@ func startSystem(t *testing.T, bins map[string]string, stack *devstack.Stack, sc
 			// One address opens every member's session: keep the abuse limits out of the way.
 			"GATEWAY_RATE_PASSCODE_PER_IP=100000/1m", "GATEWAY_RATE_PASSCODE_PER_GROUP=100000/1m",
 			"GATEWAY_RATE_LOGIN_PER_IP=100000/1m", "GATEWAY_RATE_LOGIN_PER_ACCOUNT=100000/1m",
+			"GATEWAY_RATE_LOGIN_PER_ACCOUNT_ADDRESS=100000/1m",
 		},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"time"
 
@@ -22,6 +23,9 @@ type member struct {
 	urls   []string
 	api    *chatclient.API
 	ledger *ledger
+	// localIP, when set, is the source address of the member's connections, so members
+	// count as different clients for per-address limits.
+	localIP net.IP
 
 	mu      sync.Mutex
 	token   string
@@ -99,7 +103,7 @@ func (m *member) observe(f chatclient.Frame) {
 		if f.Epoch != m.pos.Epoch || f.Offset > m.pos.Offset {
 			m.pos = f.Position
 		}
-		m.ledger.delivered(f.Message.ID, f.Epoch, f.Offset)
+		m.ledger.delivered(f.Message.ID, f.Epoch, f.Offset, m.idx)
 	}
 }
 
@@ -153,7 +157,7 @@ const statusReconnect = 4012
 func (m *member) dialAndJoin(ctx context.Context, url string) (*chatclient.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	conn, err := chatclient.Dial(dctx, url, chatclient.DialOptions{Observe: m.observe})
+	conn, err := chatclient.Dial(dctx, url, chatclient.DialOptions{Observe: m.observe, LocalIP: m.localIP})
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +227,7 @@ func (m *member) send(ctx context.Context, stop <-chan struct{}, runID string, i
 		}
 		cid := fmt.Sprintf("%s-m%03d-%06d", runID, m.idx, seq)
 		body := messageBody(m.idx, seq)
-		m.ledger.sent(cid, m.room.id, body)
+		m.ledger.sent(cid, m.room.id, body, m.idx)
 		m.sendUntilAcked(ctx, cid, body)
 		if ctx.Err() != nil {
 			return

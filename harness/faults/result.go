@@ -104,6 +104,10 @@ type Report struct {
 	// ShortScenarios and ShortTraffic describe the short version plain go test runs.
 	ShortScenarios []string
 	ShortTraffic   string
+	// Abuse is the abuse section's result, when it ran; AbuseFailed says why it could
+	// not, when it was asked for and did not.
+	Abuse       *AbuseResult
+	AbuseFailed string
 }
 
 // CIBudget is how long a test job may take in CI; a full run that fits runs there.
@@ -135,6 +139,10 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	p("`make test` (plain `go test`) also runs a short version on every run: %s, with %s, on the shared test servers.\n",
 		strings.Join(rep.ShortScenarios, " and "), rep.ShortTraffic)
 
+	if rep.Abuse != nil || rep.AbuseFailed != "" {
+		p("The [abuse section](#abuse) runs only in the full run.\n")
+	}
+
 	p("\n## How to read this\n\n")
 	p("- **acked**: messages whose sender got an `ack`. The promise: each is stored exactly once and reaches every member.\n")
 	p("- **stored / lost / duplicated**: acknowledged messages found in PostgreSQL (read with SQL, compared byte for byte), not found, and stored more than once.\n")
@@ -142,17 +150,19 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	p("- **order**: every member's frames must follow its position by exactly one offset, and every member must get each message at the position its ack named (one order per room).\n")
 	p("- **time to recover**: *longest ack wait* is the longest any sender waited between two acks (the send path's outage as a user sees it; normally about the send interval); *longest storage delay* is the longest any acknowledged message waited before it was in PostgreSQL (storage's outage; sampled every 250 ms).\n\n")
 
-	p("## Summary\n\n")
-	p("| scenario | acked | stored | lost | duplicated (stored / delivered) | delivered live | replayed after recovery | via history (degraded) | missing | out of order | longest ack wait | longest storage delay | result |\n")
-	p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
-	for _, r := range rep.Results {
-		p("| [%s](#%s) | %d | %d | %d | %d / %d | %d | %d | %d | %d | %d | %s | %s | %s |\n",
-			r.Scenario.Title, r.Scenario.Name, r.Acked, r.Stored, r.Lost, r.DuplicatesStored, r.DuplicateDeliveries,
-			r.Delivered, r.Replayed, r.FromHistory, r.Missing, r.OrderViolations,
-			seconds(r.LongestAckWait), seconds(r.StorageDelay), verdict(r))
-	}
-	for name, why := range rep.Failed {
-		p("| %s | – | – | – | – | – | – | – | – | – | – | – | **not run**: %s |\n", name, oneLine(why))
+	if len(rep.Results)+len(rep.Failed) > 0 {
+		p("## Summary\n\n")
+		p("| scenario | acked | stored | lost | duplicated (stored / delivered) | delivered live | replayed after recovery | via history (degraded) | missing | out of order | longest ack wait | longest storage delay | result |\n")
+		p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+		for _, r := range rep.Results {
+			p("| [%s](#%s) | %d | %d | %d | %d / %d | %d | %d | %d | %d | %d | %s | %s | %s |\n",
+				r.Scenario.Title, r.Scenario.Name, r.Acked, r.Stored, r.Lost, r.DuplicatesStored, r.DuplicateDeliveries,
+				r.Delivered, r.Replayed, r.FromHistory, r.Missing, r.OrderViolations,
+				seconds(r.LongestAckWait), seconds(r.StorageDelay), verdict(r))
+		}
+		for name, why := range rep.Failed {
+			p("| %s | – | – | – | – | – | – | – | – | – | – | – | **not run**: %s |\n", name, oneLine(why))
+		}
 	}
 
 	for _, r := range rep.Results {
@@ -197,6 +207,9 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 				p("- %s\n", oneLine(pr))
 			}
 		}
+	}
+	if rep.Abuse != nil || rep.AbuseFailed != "" {
+		writeAbuse(p, rep.Abuse, rep.AbuseFailed)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -131,9 +131,9 @@ func Run(ctx context.Context, sys *devstack.System, sc Scenario, tr Traffic, log
 }
 
 func setupRooms(ctx context.Context, api *chatclient.API, urls []string, tr Traffic, runID string, l *ledger) ([]*room, error) {
-	owner, err := api.Register(ctx, "owner-"+runID+"@faults.test", "owner password "+runID, "Owner")
+	owner, err := signUp(ctx, api, "owner-"+runID+"@faults.test", "owner password "+runID, "Owner")
 	if err != nil {
-		return nil, fmt.Errorf("register owner: %w", err)
+		return nil, err
 	}
 	var rooms []*room
 	idx := 0
@@ -156,6 +156,22 @@ func setupRooms(ctx context.Context, api *chatclient.API, urls []string, tr Traf
 		rooms = append(rooms, r)
 	}
 	return rooms, nil
+}
+
+// signUp registers an account and returns a session for it, signing in when the
+// registration's answer carries none.
+func signUp(ctx context.Context, api *chatclient.API, email, password, name string) (chatclient.Session, error) {
+	s, err := api.Register(ctx, email, password, name)
+	if err != nil {
+		return s, fmt.Errorf("register %s: %w", email, err)
+	}
+	if s.AccessToken != "" {
+		return s, nil
+	}
+	if s, err = api.Login(ctx, email, password); err != nil {
+		return s, fmt.Errorf("sign in %s: %w", email, err)
+	}
+	return s, nil
 }
 
 func waitJoined(ctx context.Context, members []*member, timeout time.Duration) error {
