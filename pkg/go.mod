@@ -27,7 +27,6 @@ require (
 	github.com/mfridman/interpolate v0.0.2 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
-	github.com/pressly/goose/v3 v3.30.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.23.0 // indirect
@@ -57,8 +56,10 @@ replace github.com/quickchat-go/quickchat/proto => ../proto
 require (
 	github.com/IBM/sarama v1.61.1
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/pressly/goose/v3 v3.30.0
 	github.com/quickchat-go/quickchat/db v0.0.0
 	github.com/quickchat-go/quickchat/harness/devstack v0.0.0
+	github.com/redis/rueidis v1.0.79
 )
 
 replace github.com/quickchat-go/quickchat/db => ../db

@@ -7,21 +7,60 @@ package dbgen
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
 
+const countMessagesBySender = `-- name: CountMessagesBySender :many
+SELECT sender_id, count(*) AS messages FROM messages
+WHERE group_id = $1 AND sender_id = ANY($2::uuid[])
+GROUP BY sender_id
+`
+
+type CountMessagesBySenderParams struct {
+	GroupID   uuid.UUID
+	SenderIds []uuid.UUID
+}
+
+type CountMessagesBySenderRow struct {
+	SenderID uuid.UUID
+	Messages int64
+}
+
+func (q *Queries) CountMessagesBySender(ctx context.Context, arg CountMessagesBySenderParams) ([]CountMessagesBySenderRow, error) {
+	rows, err := q.db.Query(ctx, countMessagesBySender, arg.GroupID, arg.SenderIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CountMessagesBySenderRow{}
+	for rows.Next() {
+		var i CountMessagesBySenderRow
+		if err := rows.Scan(&i.SenderID, &i.Messages); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const createMember = `-- name: CreateMember :one
-INSERT INTO group_members (id, group_id, user_id, display_name)
-VALUES ($1, $2, $3, $4)
-RETURNING id, group_id, user_id, display_name, created_at
+INSERT INTO group_members (id, group_id, user_id, display_name, name_key, guest_key_hash)
+VALUES ($1, $2, $3, $4, NULLIF($5::text, ''), $6)
+RETURNING id, group_id, user_id, display_name, created_at, name_key, guest_key_hash, last_seen_at, passcode_at
 `
 
 type CreateMemberParams struct {
-	ID          uuid.UUID
-	GroupID     uuid.UUID
-	UserID      uuid.NullUUID
-	DisplayName string
+	ID           uuid.UUID
+	GroupID      uuid.UUID
+	UserID       uuid.NullUUID
+	DisplayName  string
+	NameKey      string
+	GuestKeyHash []byte
 }
 
 func (q *Queries) CreateMember(ctx context.Context, arg CreateMemberParams) (GroupMember, error) {
@@ -30,6 +69,8 @@ func (q *Queries) CreateMember(ctx context.Context, arg CreateMemberParams) (Gro
 		arg.GroupID,
 		arg.UserID,
 		arg.DisplayName,
+		arg.NameKey,
+		arg.GuestKeyHash,
 	)
 	var i GroupMember
 	err := row.Scan(
@@ -38,12 +79,115 @@ func (q *Queries) CreateMember(ctx context.Context, arg CreateMemberParams) (Gro
 		&i.UserID,
 		&i.DisplayName,
 		&i.CreatedAt,
+		&i.NameKey,
+		&i.GuestKeyHash,
+		&i.LastSeenAt,
+		&i.PasscodeAt,
+	)
+	return i, err
+}
+
+const createMemberWithPasscode = `-- name: CreateMemberWithPasscode :one
+INSERT INTO group_members (id, group_id, user_id, display_name, name_key, guest_key_hash)
+SELECT $1, g.id, $2, $3, NULLIF($4::text, ''), $5
+FROM chat_groups g
+WHERE g.id = $6 AND g.passcode_hash = $7
+FOR SHARE
+RETURNING id, group_id, user_id, display_name, created_at, name_key, guest_key_hash, last_seen_at, passcode_at
+`
+
+type CreateMemberWithPasscodeParams struct {
+	ID           uuid.UUID
+	UserID       uuid.NullUUID
+	DisplayName  string
+	NameKey      string
+	GuestKeyHash []byte
+	GroupID      uuid.UUID
+	PasscodeHash string
+}
+
+// Adds a member who proved the group's passcode, but only while the group's passcode hash
+// is still the one checked: no row comes back when it changed (or the group is gone). FOR
+// SHARE waits for a passcode change in progress, whose transaction then sees this member
+// and removes it when it removes the guests.
+func (q *Queries) CreateMemberWithPasscode(ctx context.Context, arg CreateMemberWithPasscodeParams) (GroupMember, error) {
+	row := q.db.QueryRow(ctx, createMemberWithPasscode,
+		arg.ID,
+		arg.UserID,
+		arg.DisplayName,
+		arg.NameKey,
+		arg.GuestKeyHash,
+		arg.GroupID,
+		arg.PasscodeHash,
+	)
+	var i GroupMember
+	err := row.Scan(
+		&i.ID,
+		&i.GroupID,
+		&i.UserID,
+		&i.DisplayName,
+		&i.CreatedAt,
+		&i.NameKey,
+		&i.GuestKeyHash,
+		&i.LastSeenAt,
+		&i.PasscodeAt,
+	)
+	return i, err
+}
+
+const deleteGuestMembers = `-- name: DeleteGuestMembers :many
+DELETE FROM group_members WHERE group_id = $1 AND user_id IS NULL RETURNING id
+`
+
+// Ends every guest membership of a group (a passcode change).
+func (q *Queries) DeleteGuestMembers(ctx context.Context, groupID uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, deleteGuestMembers, groupID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const deleteMember = `-- name: DeleteMember :one
+DELETE FROM group_members WHERE group_id = $1 AND id = $2 RETURNING id, group_id, user_id, display_name, created_at, name_key, guest_key_hash, last_seen_at, passcode_at
+`
+
+type DeleteMemberParams struct {
+	GroupID uuid.UUID
+	ID      uuid.UUID
+}
+
+func (q *Queries) DeleteMember(ctx context.Context, arg DeleteMemberParams) (GroupMember, error) {
+	row := q.db.QueryRow(ctx, deleteMember, arg.GroupID, arg.ID)
+	var i GroupMember
+	err := row.Scan(
+		&i.ID,
+		&i.GroupID,
+		&i.UserID,
+		&i.DisplayName,
+		&i.CreatedAt,
+		&i.NameKey,
+		&i.GuestKeyHash,
+		&i.LastSeenAt,
+		&i.PasscodeAt,
 	)
 	return i, err
 }
 
 const getMember = `-- name: GetMember :one
-SELECT id, group_id, user_id, display_name, created_at FROM group_members WHERE id = $1
+SELECT id, group_id, user_id, display_name, created_at, name_key, guest_key_hash, last_seen_at, passcode_at FROM group_members WHERE id = $1
 `
 
 func (q *Queries) GetMember(ctx context.Context, id uuid.UUID) (GroupMember, error) {
@@ -55,12 +199,42 @@ func (q *Queries) GetMember(ctx context.Context, id uuid.UUID) (GroupMember, err
 		&i.UserID,
 		&i.DisplayName,
 		&i.CreatedAt,
+		&i.NameKey,
+		&i.GuestKeyHash,
+		&i.LastSeenAt,
+		&i.PasscodeAt,
+	)
+	return i, err
+}
+
+const getMemberByGuestKey = `-- name: GetMemberByGuestKey :one
+SELECT id, group_id, user_id, display_name, created_at, name_key, guest_key_hash, last_seen_at, passcode_at FROM group_members WHERE group_id = $1 AND guest_key_hash = $2
+`
+
+type GetMemberByGuestKeyParams struct {
+	GroupID      uuid.UUID
+	GuestKeyHash []byte
+}
+
+func (q *Queries) GetMemberByGuestKey(ctx context.Context, arg GetMemberByGuestKeyParams) (GroupMember, error) {
+	row := q.db.QueryRow(ctx, getMemberByGuestKey, arg.GroupID, arg.GuestKeyHash)
+	var i GroupMember
+	err := row.Scan(
+		&i.ID,
+		&i.GroupID,
+		&i.UserID,
+		&i.DisplayName,
+		&i.CreatedAt,
+		&i.NameKey,
+		&i.GuestKeyHash,
+		&i.LastSeenAt,
+		&i.PasscodeAt,
 	)
 	return i, err
 }
 
 const getMemberByUser = `-- name: GetMemberByUser :one
-SELECT id, group_id, user_id, display_name, created_at FROM group_members WHERE group_id = $1 AND user_id = $2
+SELECT id, group_id, user_id, display_name, created_at, name_key, guest_key_hash, last_seen_at, passcode_at FROM group_members WHERE group_id = $1 AND user_id = $2
 `
 
 type GetMemberByUserParams struct {
@@ -77,12 +251,40 @@ func (q *Queries) GetMemberByUser(ctx context.Context, arg GetMemberByUserParams
 		&i.UserID,
 		&i.DisplayName,
 		&i.CreatedAt,
+		&i.NameKey,
+		&i.GuestKeyHash,
+		&i.LastSeenAt,
+		&i.PasscodeAt,
 	)
 	return i, err
 }
 
+const listGuestMemberIDs = `-- name: ListGuestMemberIDs :many
+SELECT id FROM group_members WHERE group_id = $1 AND user_id IS NULL
+`
+
+func (q *Queries) ListGuestMemberIDs(ctx context.Context, groupID uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, listGuestMemberIDs, groupID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listMembers = `-- name: ListMembers :many
-SELECT id, group_id, user_id, display_name, created_at FROM group_members WHERE group_id = $1 ORDER BY created_at, id
+SELECT id, group_id, user_id, display_name, created_at, name_key, guest_key_hash, last_seen_at, passcode_at FROM group_members WHERE group_id = $1 ORDER BY created_at, id
 `
 
 func (q *Queries) ListMembers(ctx context.Context, groupID uuid.UUID) ([]GroupMember, error) {
@@ -100,6 +302,10 @@ func (q *Queries) ListMembers(ctx context.Context, groupID uuid.UUID) ([]GroupMe
 			&i.UserID,
 			&i.DisplayName,
 			&i.CreatedAt,
+			&i.NameKey,
+			&i.GuestKeyHash,
+			&i.LastSeenAt,
+			&i.PasscodeAt,
 		); err != nil {
 			return nil, err
 		}
@@ -109,4 +315,88 @@ func (q *Queries) ListMembers(ctx context.Context, groupID uuid.UUID) ([]GroupMe
 		return nil, err
 	}
 	return items, nil
+}
+
+const listMembersAfter = `-- name: ListMembersAfter :many
+SELECT id, group_id, user_id, display_name, created_at, name_key, guest_key_hash, last_seen_at, passcode_at FROM group_members
+WHERE group_id = $1 AND (created_at, id) > ($2::timestamptz, $3::uuid)
+ORDER BY created_at, id
+LIMIT $4
+`
+
+type ListMembersAfterParams struct {
+	GroupID        uuid.UUID
+	AfterCreatedAt time.Time
+	AfterID        uuid.UUID
+	MaxRows        int32
+}
+
+// One page of a group's members in joining order, after the member that joined at
+// (after_created_at, after_id).
+func (q *Queries) ListMembersAfter(ctx context.Context, arg ListMembersAfterParams) ([]GroupMember, error) {
+	rows, err := q.db.Query(ctx, listMembersAfter,
+		arg.GroupID,
+		arg.AfterCreatedAt,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []GroupMember{}
+	for rows.Next() {
+		var i GroupMember
+		if err := rows.Scan(
+			&i.ID,
+			&i.GroupID,
+			&i.UserID,
+			&i.DisplayName,
+			&i.CreatedAt,
+			&i.NameKey,
+			&i.GuestKeyHash,
+			&i.LastSeenAt,
+			&i.PasscodeAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const touchMember = `-- name: TouchMember :one
+UPDATE group_members
+SET last_seen_at = $1,
+    passcode_at = CASE WHEN $2::boolean THEN $1 ELSE passcode_at END
+WHERE id = $3
+RETURNING id, group_id, user_id, display_name, created_at, name_key, guest_key_hash, last_seen_at, passcode_at
+`
+
+type TouchMemberParams struct {
+	Now      time.Time
+	Passcode bool
+	ID       uuid.UUID
+}
+
+// Records that the member was seen (a join or a token renewal); passcode also restarts
+// its membership age (a join with the passcode).
+func (q *Queries) TouchMember(ctx context.Context, arg TouchMemberParams) (GroupMember, error) {
+	row := q.db.QueryRow(ctx, touchMember, arg.Now, arg.Passcode, arg.ID)
+	var i GroupMember
+	err := row.Scan(
+		&i.ID,
+		&i.GroupID,
+		&i.UserID,
+		&i.DisplayName,
+		&i.CreatedAt,
+		&i.NameKey,
+		&i.GuestKeyHash,
+		&i.LastSeenAt,
+		&i.PasscodeAt,
+	)
+	return i, err
 }

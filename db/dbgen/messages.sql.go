@@ -24,8 +24,8 @@ func (q *Queries) CountMessages(ctx context.Context, groupID uuid.UUID) (int64, 
 }
 
 const insertMessage = `-- name: InsertMessage :execrows
-INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at, sender_guest)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT DO NOTHING
 `
 
@@ -37,6 +37,7 @@ type InsertMessageParams struct {
 	ClientMsgID string
 	Body        string
 	CreatedAt   time.Time
+	SenderGuest bool
 }
 
 // One row per statement: the seed's way, kept as the benchmark baseline.
@@ -49,6 +50,7 @@ func (q *Queries) InsertMessage(ctx context.Context, arg InsertMessageParams) (i
 		arg.ClientMsgID,
 		arg.Body,
 		arg.CreatedAt,
+		arg.SenderGuest,
 	)
 	if err != nil {
 		return 0, err
@@ -57,10 +59,10 @@ func (q *Queries) InsertMessage(ctx context.Context, arg InsertMessageParams) (i
 }
 
 const insertMessages = `-- name: InsertMessages :execrows
-INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at)
+INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at, sender_guest)
 SELECT unnest($1::text[])::uuid, unnest($2::text[])::uuid, unnest($3::text[])::uuid,
        unnest($4::text[]), unnest($5::text[]), unnest($6::text[]),
-       unnest($7::timestamptz[])
+       unnest($7::timestamptz[]), unnest($8::boolean[])
 ON CONFLICT DO NOTHING
 `
 
@@ -72,6 +74,7 @@ type InsertMessagesParams struct {
 	ClientMsgIds []string
 	Bodies       []string
 	CreatedAts   []time.Time
+	SenderGuests []bool
 }
 
 // Set-based batch insert used by the persister. Rows whose id or (group, sender, client id)
@@ -88,6 +91,7 @@ func (q *Queries) InsertMessages(ctx context.Context, arg InsertMessagesParams) 
 		arg.ClientMsgIds,
 		arg.Bodies,
 		arg.CreatedAts,
+		arg.SenderGuests,
 	)
 	if err != nil {
 		return 0, err
@@ -96,10 +100,10 @@ func (q *Queries) InsertMessages(ctx context.Context, arg InsertMessagesParams) 
 }
 
 const insertNewMessages = `-- name: InsertNewMessages :execrows
-INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at)
+INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at, sender_guest)
 SELECT unnest($1::text[])::uuid, unnest($2::text[])::uuid, unnest($3::text[])::uuid,
        unnest($4::text[]), unnest($5::text[]), unnest($6::text[]),
-       unnest($7::timestamptz[])
+       unnest($7::timestamptz[]), unnest($8::boolean[])
 `
 
 type InsertNewMessagesParams struct {
@@ -110,6 +114,7 @@ type InsertNewMessagesParams struct {
 	ClientMsgIds []string
 	Bodies       []string
 	CreatedAts   []time.Time
+	SenderGuests []bool
 }
 
 // InsertMessages for a batch expected to hold only new messages, the usual case: without
@@ -125,6 +130,7 @@ func (q *Queries) InsertNewMessages(ctx context.Context, arg InsertNewMessagesPa
 		arg.ClientMsgIds,
 		arg.Bodies,
 		arg.CreatedAts,
+		arg.SenderGuests,
 	)
 	if err != nil {
 		return 0, err
@@ -133,7 +139,7 @@ func (q *Queries) InsertNewMessages(ctx context.Context, arg InsertNewMessagesPa
 }
 
 const listMessagesAfter = `-- name: ListMessagesAfter :many
-SELECT id, group_id, sender_id, sender_name, client_msg_id, body, created_at FROM messages
+SELECT id, group_id, sender_id, sender_name, client_msg_id, body, created_at, sender_guest FROM messages
 WHERE group_id = $1 AND id > $2
 ORDER BY id ASC
 LIMIT $3
@@ -163,6 +169,7 @@ func (q *Queries) ListMessagesAfter(ctx context.Context, arg ListMessagesAfterPa
 			&i.ClientMsgID,
 			&i.Body,
 			&i.CreatedAt,
+			&i.SenderGuest,
 		); err != nil {
 			return nil, err
 		}
@@ -175,7 +182,7 @@ func (q *Queries) ListMessagesAfter(ctx context.Context, arg ListMessagesAfterPa
 }
 
 const listMessagesBefore = `-- name: ListMessagesBefore :many
-SELECT id, group_id, sender_id, sender_name, client_msg_id, body, created_at FROM messages
+SELECT id, group_id, sender_id, sender_name, client_msg_id, body, created_at, sender_guest FROM messages
 WHERE group_id = $1 AND id < $2
 ORDER BY id DESC
 LIMIT $3
@@ -205,6 +212,7 @@ func (q *Queries) ListMessagesBefore(ctx context.Context, arg ListMessagesBefore
 			&i.ClientMsgID,
 			&i.Body,
 			&i.CreatedAt,
+			&i.SenderGuest,
 		); err != nil {
 			return nil, err
 		}

@@ -26,12 +26,26 @@ type FailedAttempt struct {
 	ExpiresUs     int64
 }
 
+type GroupBan struct {
+	ID           uuid.UUID
+	GroupID      uuid.UUID
+	MemberID     uuid.UUID
+	UserID       uuid.NullUUID
+	GuestKeyHash []byte
+	DisplayName  string
+	CreatedAt    time.Time
+}
+
 type GroupMember struct {
-	ID          uuid.UUID
-	GroupID     uuid.UUID
-	UserID      uuid.NullUUID
-	DisplayName string
-	CreatedAt   time.Time
+	ID           uuid.UUID
+	GroupID      uuid.UUID
+	UserID       uuid.NullUUID
+	DisplayName  string
+	CreatedAt    time.Time
+	NameKey      *string
+	GuestKeyHash []byte
+	LastSeenAt   time.Time
+	PasscodeAt   time.Time
 }
 
 type Message struct {
@@ -42,6 +56,7 @@ type Message struct {
 	ClientMsgID string
 	Body        string
 	CreatedAt   time.Time
+	SenderGuest bool
 }
 
 type OidcLogin struct {

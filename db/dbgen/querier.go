@@ -18,21 +18,33 @@ type Querier interface {
 	ClearFailedAttempts(ctx context.Context, key string) error
 	CountGroupsByOwner(ctx context.Context, ownerID uuid.UUID) (int64, error)
 	CountMessages(ctx context.Context, groupID uuid.UUID) (int64, error)
+	CountMessagesBySender(ctx context.Context, arg CountMessagesBySenderParams) ([]CountMessagesBySenderRow, error)
+	CreateBan(ctx context.Context, arg CreateBanParams) (GroupBan, error)
 	CreateGroup(ctx context.Context, arg CreateGroupParams) (ChatGroup, error)
 	CreateMember(ctx context.Context, arg CreateMemberParams) (GroupMember, error)
+	// Adds a member who proved the group's passcode, but only while the group's passcode hash
+	// is still the one checked: no row comes back when it changed (or the group is gone). FOR
+	// SHARE waits for a passcode change in progress, whose transaction then sees this member
+	// and removes it when it removes the guests.
+	CreateMemberWithPasscode(ctx context.Context, arg CreateMemberWithPasscodeParams) (GroupMember, error)
 	CreateOIDCLogin(ctx context.Context, arg CreateOIDCLoginParams) error
 	CreateRefreshToken(ctx context.Context, arg CreateRefreshTokenParams) error
 	CreateUser(ctx context.Context, arg CreateUserParams) (User, error)
+	DeleteBan(ctx context.Context, arg DeleteBanParams) (int64, error)
 	DeleteExpiredFailedAttempts(ctx context.Context, nowUs int64) (int64, error)
 	DeleteExpiredOIDCLogins(ctx context.Context, now time.Time) (int64, error)
 	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int64, error)
 	DeleteExpiredSignInAddresses(ctx context.Context, now time.Time) (int64, error)
 	DeleteGroup(ctx context.Context, id uuid.UUID) (int64, error)
+	// Ends every guest membership of a group (a passcode change).
+	DeleteGuestMembers(ctx context.Context, groupID uuid.UUID) ([]uuid.UUID, error)
 	DeleteIdleRateLimits(ctx context.Context, nowUs int64) (int64, error)
+	DeleteMember(ctx context.Context, arg DeleteMemberParams) (GroupMember, error)
 	ForgetSignInAddresses(ctx context.Context, userID uuid.UUID) error
 	GetFailedAttempts(ctx context.Context, key string) (GetFailedAttemptsRow, error)
 	GetGroup(ctx context.Context, id uuid.UUID) (ChatGroup, error)
 	GetMember(ctx context.Context, id uuid.UUID) (GroupMember, error)
+	GetMemberByGuestKey(ctx context.Context, arg GetMemberByGuestKeyParams) (GroupMember, error)
 	GetMemberByUser(ctx context.Context, arg GetMemberByUserParams) (GroupMember, error)
 	GetRateLimit(ctx context.Context, key string) (int64, error)
 	GetRefreshTokenByHash(ctx context.Context, tokenHash []byte) (RefreshToken, error)
@@ -52,8 +64,15 @@ type Querier interface {
 	// which makes the insert markedly cheaper. A batch with any stored message fails with a
 	// unique violation and is retried with InsertMessages.
 	InsertNewMessages(ctx context.Context, arg InsertNewMessagesParams) (int64, error)
+	// Whether a group holds out the account or the guest key (either may be NULL).
+	IsBanned(ctx context.Context, arg IsBannedParams) (bool, error)
+	ListBans(ctx context.Context, groupID uuid.UUID) ([]GroupBan, error)
 	ListGroupsByOwner(ctx context.Context, ownerID uuid.UUID) ([]ChatGroup, error)
+	ListGuestMemberIDs(ctx context.Context, groupID uuid.UUID) ([]uuid.UUID, error)
 	ListMembers(ctx context.Context, groupID uuid.UUID) ([]GroupMember, error)
+	// One page of a group's members in joining order, after the member that joined at
+	// (after_created_at, after_id).
+	ListMembersAfter(ctx context.Context, arg ListMembersAfterParams) ([]GroupMember, error)
 	// Oldest first, strictly newer than the cursor.
 	ListMessagesAfter(ctx context.Context, arg ListMessagesAfterParams) ([]Message, error)
 	// Newest first, strictly older than the cursor (use the max UUID for "latest").
@@ -76,6 +95,9 @@ type Querier interface {
 	// key's arrival time, moved forward by one interval, stays within the burst window;
 	// otherwise it changes nothing and returns no row.
 	TakeRateLimitToken(ctx context.Context, arg TakeRateLimitTokenParams) (int64, error)
+	// Records that the member was seen (a join or a token renewal); passcode also restarts
+	// its membership age (a join with the passcode).
+	TouchMember(ctx context.Context, arg TouchMemberParams) (GroupMember, error)
 	UpdateGroup(ctx context.Context, arg UpdateGroupParams) (ChatGroup, error)
 }
 

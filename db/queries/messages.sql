@@ -4,10 +4,10 @@
 -- The ids travel as text and are cast here: pgx encodes a text[] directly, while it encodes
 -- a []uuid.UUID through database/sql's Valuer one element at a time, which had been 40% of
 -- the persister's CPU.
-INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at)
+INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at, sender_guest)
 SELECT unnest(@ids::text[])::uuid, unnest(@group_ids::text[])::uuid, unnest(@sender_ids::text[])::uuid,
        unnest(@sender_names::text[]), unnest(@client_msg_ids::text[]), unnest(@bodies::text[]),
-       unnest(@created_ats::timestamptz[])
+       unnest(@created_ats::timestamptz[]), unnest(@sender_guests::boolean[])
 ON CONFLICT DO NOTHING;
 
 -- name: InsertNewMessages :execrows
@@ -15,15 +15,15 @@ ON CONFLICT DO NOTHING;
 -- ON CONFLICT, PostgreSQL skips the speculative-insertion probes of both unique indexes,
 -- which makes the insert markedly cheaper. A batch with any stored message fails with a
 -- unique violation and is retried with InsertMessages.
-INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at)
+INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at, sender_guest)
 SELECT unnest(@ids::text[])::uuid, unnest(@group_ids::text[])::uuid, unnest(@sender_ids::text[])::uuid,
        unnest(@sender_names::text[]), unnest(@client_msg_ids::text[]), unnest(@bodies::text[]),
-       unnest(@created_ats::timestamptz[]);
+       unnest(@created_ats::timestamptz[]), unnest(@sender_guests::boolean[]);
 
 -- name: InsertMessage :execrows
 -- One row per statement: the seed's way, kept as the benchmark baseline.
-INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at)
-VALUES (@id, @group_id, @sender_id, @sender_name, @client_msg_id, @body, @created_at)
+INSERT INTO messages (id, group_id, sender_id, sender_name, client_msg_id, body, created_at, sender_guest)
+VALUES (@id, @group_id, @sender_id, @sender_name, @client_msg_id, @body, @created_at, @sender_guest)
 ON CONFLICT DO NOTHING;
 
 -- name: ListMessagesBefore :many

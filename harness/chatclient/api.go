@@ -55,6 +55,14 @@ type (
 	StoredMessage = gatewayapi.Message
 	// HistoryPage is one page of a group's history, oldest first.
 	HistoryPage = gatewayapi.HistoryPage
+	// JoinRequest is a join with a display name, the passcode and a guest's key.
+	JoinRequest = gatewayapi.JoinRequest
+	// MemberList is one page of a group's members.
+	MemberList = gatewayapi.MemberList
+	// GroupMember is a member as the member list shows it.
+	GroupMember = gatewayapi.GroupMember
+	// Ban is a ban of a former member.
+	Ban = gatewayapi.Ban
 )
 
 // Register creates an account and signs it in. The gateway answers a registration the
@@ -96,6 +104,65 @@ func (a *API) Join(ctx context.Context, groupID, name, passcode, accessToken str
 	var m Membership
 	err := a.do(ctx, http.MethodPost, "/api/chat-group/"+url.PathEscape(groupID)+"/join", accessToken, gatewayapi.JoinRequest{Name: name, Passcode: passcode}, &m)
 	return m, err
+}
+
+// JoinWith joins a group with the whole join request, e.g. a guest's key from an earlier
+// join; accessToken may be empty (a guest) or an account's token.
+func (a *API) JoinWith(ctx context.Context, groupID string, in JoinRequest, accessToken string) (Membership, error) {
+	var m Membership
+	err := a.do(ctx, http.MethodPost, "/api/chat-group/"+url.PathEscape(groupID)+"/join", accessToken, in, &m)
+	return m, err
+}
+
+// Members returns one page of a group's members in joining order: up to limit (0: the
+// gateway's default) after cursor (empty: the first page). The owner's token also gets
+// the owner-only fields.
+func (a *API) Members(ctx context.Context, groupID, token, cursor string, limit int) (MemberList, error) {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/api/chat-group/" + url.PathEscape(groupID) + "/members"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var l MemberList
+	err := a.do(ctx, http.MethodGet, path, token, nil, &l)
+	return l, err
+}
+
+// RemoveMember ends a member's membership; only the owner may. The member may join again
+// with the passcode.
+func (a *API) RemoveMember(ctx context.Context, groupID, ownerToken, memberID string) error {
+	return a.do(ctx, http.MethodDelete, "/api/chat-group/"+url.PathEscape(groupID)+"/members/"+url.PathEscape(memberID), ownerToken, nil, nil)
+}
+
+// BanMember removes a member and bans its account or guest key; only the owner may.
+func (a *API) BanMember(ctx context.Context, groupID, ownerToken, memberID string) (Ban, error) {
+	var b Ban
+	err := a.do(ctx, http.MethodPost, "/api/chat-group/"+url.PathEscape(groupID)+"/bans", ownerToken, gatewayapi.NewBan{MemberID: memberID}, &b)
+	return b, err
+}
+
+// Bans lists a group's bans; only the owner may.
+func (a *API) Bans(ctx context.Context, groupID, ownerToken string) ([]Ban, error) {
+	var l gatewayapi.BanList
+	err := a.do(ctx, http.MethodGet, "/api/chat-group/"+url.PathEscape(groupID)+"/bans", ownerToken, nil, &l)
+	return l.Bans, err
+}
+
+// Unban lifts a ban; only the owner may.
+func (a *API) Unban(ctx context.Context, groupID, ownerToken, banID string) error {
+	return a.do(ctx, http.MethodDelete, "/api/chat-group/"+url.PathEscape(groupID)+"/bans/"+url.PathEscape(banID), ownerToken, nil, nil)
+}
+
+// Leave ends the caller's own membership: token is its member token, or the access
+// token of an account that is a member.
+func (a *API) Leave(ctx context.Context, groupID, token string) error {
+	return a.do(ctx, http.MethodPost, "/api/chat-group/"+url.PathEscape(groupID)+"/leave", token, nil, nil)
 }
 
 // RenewMemberToken exchanges a still-valid member (or member account's access) token for

@@ -25,8 +25,8 @@ type DialOptions struct {
 	// spread over loopback addresses without running out of ports.
 	LocalIP net.IP
 	// OnFrame, when set, is called from the reader goroutine for every frame that is not
-	// the reply to a request of this Conn (messages, presence, typing, resets). It must
-	// not block for long.
+	// the reply to a request of this Conn (messages, presence, typing, resets, removed).
+	// It must not block for long.
 	OnFrame func(Frame)
 	// OnClose, when set, is called once when the connection ends, with the close status
 	// (-1 if the connection ended without a close frame).
@@ -52,6 +52,8 @@ type Conn struct {
 	done    chan struct{}
 	status  websocket.StatusCode
 	readErr error
+	// removed holds the rooms the server removed this connection from, with the reason.
+	removed map[string]string
 }
 
 // Dial connects to a realtime WebSocket URL (ws://host:port/ws).
@@ -72,7 +74,7 @@ func Dial(ctx context.Context, url string, opts DialOptions) (*Conn, error) {
 		opts.ReadLimit = 1 << 20
 	}
 	ws.SetReadLimit(opts.ReadLimit)
-	c := &Conn{ws: ws, opts: opts, waiters: map[string]chan Frame{}, done: make(chan struct{}), status: -1}
+	c := &Conn{ws: ws, opts: opts, waiters: map[string]chan Frame{}, done: make(chan struct{}), status: -1, removed: map[string]string{}}
 	go c.readLoop()
 	return c, nil
 }
@@ -101,6 +103,11 @@ func (c *Conn) readLoop() {
 		}
 		if c.opts.Observe != nil {
 			c.opts.Observe(f)
+		}
+		if f.Type == wire.TypeRemoved {
+			c.mu.Lock()
+			c.removed[f.GroupID] = f.Reason
+			c.mu.Unlock()
 		}
 		if f.Ref != "" {
 			c.mu.Lock()
@@ -246,6 +253,17 @@ func (c *Conn) Presence(ctx context.Context, groupID string) (Frame, error) {
 func (c *Conn) Ping(ctx context.Context) error {
 	_, err := c.request(ctx, wire.ClientFrame{Head: wire.Head{Type: wire.TypePing}})
 	return err
+}
+
+// Removed reports whether the server removed this connection from the room because the
+// member's membership ended (a removed frame), and why (a wire.Reason value). The frame
+// also reaches OnFrame; a connection removed from its last room is then closed with
+// wire.CloseRemoved.
+func (c *Conn) Removed(groupID string) (reason string, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	reason, ok = c.removed[groupID]
+	return reason, ok
 }
 
 // Done is closed when the connection has ended.

@@ -91,3 +91,37 @@ func TestConnSpeaksTheWireFrames(t *testing.T) {
 		t.Fatalf("refused send = %v; want a FrameError with the frame's code and detail", err)
 	}
 }
+
+func TestConnSurfacesItsRemovalFromARoom(t *testing.T) {
+	removed := wire.Removed{Head: wire.Head{Type: wire.TypeRemoved, GroupID: "g"}, Reason: wire.ReasonBanned}
+	url := fakeServer(t, []any{removed}, func(f wire.ClientFrame) any {
+		return wire.ErrorFrame{Head: wire.Head{Type: wire.TypeError, Ref: f.Ref, GroupID: f.GroupID}, Code: wire.CodeRevoked, Detail: "membership ended"}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got := make(chan Frame, 1)
+	c, err := Dial(ctx, url, DialOptions{OnFrame: func(f Frame) { got <- f }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	select {
+	case f := <-got:
+		if f.Type != wire.TypeRemoved || f.Reason != wire.ReasonBanned {
+			t.Fatalf("pushed frame read as %+v", f)
+		}
+	case <-ctx.Done():
+		t.Fatal("the removed frame never reached OnFrame")
+	}
+	if reason, ok := c.Removed("g"); !ok || reason != wire.ReasonBanned {
+		t.Fatalf("Removed(g) = %q, %v; want banned", reason, ok)
+	}
+	if _, ok := c.Removed("other"); ok {
+		t.Fatal("Removed(other) = true for a room never removed from")
+	}
+	_, err = c.Send(ctx, "g", "c1", "x")
+	var fe *FrameError
+	if !errors.As(err, &fe) || fe.Code != wire.CodeRevoked {
+		t.Fatalf("send after removal = %v; want a revoked FrameError", err)
+	}
+}

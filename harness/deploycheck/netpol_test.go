@@ -118,6 +118,7 @@ func TestNetworkPoliciesAllowOnlyTheFlowsTheDesignNeeds(t *testing.T) {
 				"persister -> postgres:5432/TCP",
 				"migrate -> postgres:5432/TCP",
 				"realtime -> redis:6379/TCP",
+				"gateway -> redis:6379/TCP",
 				"realtime -> kafka:9092/TCP",
 				"persister -> kafka:9092/TCP",
 			}),
@@ -127,7 +128,7 @@ func TestNetworkPoliciesAllowOnlyTheFlowsTheDesignNeeds(t *testing.T) {
 	wantExternal := map[string]map[string][]int32{
 		"dev": {},
 		"prod": {
-			"gateway":   {5432},
+			"gateway":   {5432, 6379},
 			"migrate":   {5432},
 			"persister": {5432, 9092},
 			"realtime":  {6379, 9092},

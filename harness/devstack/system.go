@@ -155,11 +155,19 @@ func StartSystem(ctx context.Context, cfg SystemConfig) (sys *System, err error)
 		fmt.Sprintf("GATEWAY_ADDR=127.0.0.1:%d", ports.gateway),
 		fmt.Sprintf("GATEWAY_OPS_ADDR=127.0.0.1:%d", ports.gatewayOps),
 		"GATEWAY_DATABASE_URL=" + sys.DatabaseURL,
+		// The gateway ends memberships in realtime's Redis, so it names the same keys.
+		"GATEWAY_REDIS_ADDR=" + redis,
+		"GATEWAY_REDIS_PREFIX=" + cfg.RedisPrefix,
 		"GATEWAY_MIGRATE_ON_START=true",
 		"GATEWAY_SIGNING_KEY_FILE=" + keyFile,
 		"GATEWAY_PUBLIC_REALTIME_URL=" + strings.Join(sys.RealtimeURLs, ","),
 		"GATEWAY_COOKIE_SECURE=false",
 	}, cfg.Env...)
+	for _, kv := range cfg.Env {
+		if shards, ok := strings.CutPrefix(kv, "REALTIME_STREAM_SHARDS="); ok {
+			gwEnv = append(gwEnv, "GATEWAY_REDIS_SHARDS="+shards)
+		}
+	}
 	if sys.Gateway, err = StartService(ctx, ServiceConfig{
 		Name: "gateway", Binary: cfg.Binaries["gateway"], Env: gwEnv, Dir: logDir,
 		ReadyURL: opsURL(ports.gatewayOps) + "/readyz", OpsURL: opsURL(ports.gatewayOps),

@@ -234,7 +234,7 @@ func (p *page) screenshot(name string) {
 	p.tb.Helper()
 	dir := p.tb.TempDir()
 	if os.Getenv("QC_UPDATE_SCREENSHOTS") == "1" {
-		dir = filepath.Join("..", "..", "..", "docs", "screenshots")
+		dir = filepath.Join(repoRoot(p.tb), "docs", "screenshots")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			p.tb.Fatal(err)
 		}
@@ -270,4 +270,24 @@ func grantClipboard(tb testing.TB, p *page, origin string) {
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// repoRoot is the workspace root (the directory holding go.work) above the test's
+// working directory, where docs/ lives.
+func repoRoot(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("no go.work above the test's directory")
+		}
+		dir = parent
+	}
 }

@@ -9,6 +9,8 @@ type Message struct {
 	ClientMsgID string `json:"client_msg_id"`
 	Body        string `json:"body"`
 	CreatedAt   Time   `json:"created_at"`
+	// SenderGuest is true when the sender is a guest (a member without an account).
+	SenderGuest bool `json:"sender_guest"`
 }
 
 // HistoryPage is the answer to GET /api/chats/{id}: one page of a group's messages in

@@ -54,13 +54,14 @@ func (s *Store) CreateGroupWithOwner(ctx context.Context, g Group, owner Member,
 		}
 		mr, err = q.CreateMember(ctx, dbgen.CreateMemberParams{
 			ID: owner.ID, GroupID: g.ID, UserID: uuid.NullUUID{UUID: g.OwnerID, Valid: true}, DisplayName: owner.DisplayName,
+			NameKey: owner.NameKey,
 		})
 		return translate(err, "member")
 	})
 	if err != nil {
 		return Group{}, Member{}, err
 	}
-	return Group(gr), Member(mr), nil
+	return Group(gr), memberFrom(mr), nil
 }
 
 // Group returns a group by id.
@@ -100,6 +101,32 @@ func (s *Store) UpdateGroup(ctx context.Context, id uuid.UUID, u GroupUpdate) (G
 		return Group{}, translate(err, "group")
 	}
 	return Group(row), nil
+}
+
+// UpdateGroupRemovingGuests is UpdateGroup that also ends every guest membership of the
+// group, in the same transaction, and returns the ids of the guests it removed (a passcode
+// change that revokes guests). Joins with the old passcode that are under way either end
+// before it, and are removed with the others, or fail with ErrPasscodeChanged.
+func (s *Store) UpdateGroupRemovingGuests(ctx context.Context, id uuid.UUID, u GroupUpdate) (Group, []uuid.UUID, error) {
+	var (
+		row     dbgen.ChatGroup
+		removed []uuid.UUID
+	)
+	err := s.inTx(ctx, func(q *dbgen.Queries) error {
+		var err error
+		// Updating first locks the group row, which CreateMemberWithPasscode waits for.
+		if row, err = q.UpdateGroup(ctx, dbgen.UpdateGroupParams{
+			ID: id, Title: nullable(u.Title), PasscodeHash: nullable(u.PasscodeHash),
+		}); err != nil {
+			return translate(err, "group")
+		}
+		removed, err = q.DeleteGuestMembers(ctx, id)
+		return translate(err, "members")
+	})
+	if err != nil {
+		return Group{}, nil, err
+	}
+	return Group(row), removed, nil
 }
 
 // DeleteGroup removes a group with its members and messages.

@@ -27,11 +27,12 @@ func (s *Store) InsertMessages(ctx context.Context, batch []Message) (int64, err
 		Ids: make([]string, len(batch)), GroupIds: make([]string, len(batch)),
 		SenderIds: make([]string, len(batch)), SenderNames: make([]string, len(batch)),
 		ClientMsgIds: make([]string, len(batch)), Bodies: make([]string, len(batch)),
-		CreatedAts: make([]time.Time, len(batch)),
+		CreatedAts: make([]time.Time, len(batch)), SenderGuests: make([]bool, len(batch)),
 	}
 	for i, m := range batch {
 		p.Ids[i], p.GroupIds[i], p.SenderIds[i] = m.ID.String(), m.GroupID.String(), m.SenderID.String()
 		p.SenderNames[i], p.ClientMsgIds[i], p.Bodies[i], p.CreatedAts[i] = m.SenderName, m.ClientMsgID, m.Body, m.CreatedAt
+		p.SenderGuests[i] = m.SenderGuest
 	}
 	// Most batches hold only new messages, so try the cheaper insert first; a unique
 	// violation rolls it back whole and the deduplicating insert takes over.

@@ -27,14 +27,44 @@ type Group struct {
 	UpdatedAt    time.Time
 }
 
-// Member is a person who joined a group, with (UserID set) or without an account.
+// Member is a person who joined a group, with (UserID set) or without an account (a
+// guest).
 type Member struct {
 	ID          uuid.UUID
 	GroupID     uuid.UUID
 	UserID      uuid.NullUUID
 	DisplayName string
-	CreatedAt   time.Time
+	// NameKey is DisplayName folded for comparison; no two members of a group share one.
+	// Empty leaves the name out of the comparison (members stored before names were
+	// compared).
+	NameKey string
+	// GuestKeyHash is the SHA-256 of the guest's key, nil for accounts (and for guests
+	// who joined before guest keys existed).
+	GuestKeyHash []byte
+	// CreatedAt is when the member joined; LastSeenAt its last join or token renewal;
+	// PasscodeAt its last join with the passcode.
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	PasscodeAt time.Time
 }
+
+// Guest reports whether the member joined without an account.
+func (m Member) Guest() bool { return !m.UserID.Valid }
+
+// Ban holds an account (UserID) or a guest (GuestKeyHash) out of a group; MemberID and
+// DisplayName are those of the membership the ban ended.
+type Ban struct {
+	ID           uuid.UUID
+	GroupID      uuid.UUID
+	MemberID     uuid.UUID
+	UserID       uuid.NullUUID
+	GuestKeyHash []byte
+	DisplayName  string
+	CreatedAt    time.Time
+}
+
+// Guest reports whether the ban holds out a guest.
+func (b Ban) Guest() bool { return !b.UserID.Valid }
 
 // Message is a stored chat message.
 type Message struct {
@@ -45,4 +75,6 @@ type Message struct {
 	ClientMsgID string
 	Body        string
 	CreatedAt   time.Time
+	// SenderGuest is true when the sender was a guest.
+	SenderGuest bool
 }

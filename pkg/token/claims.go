@@ -61,6 +61,9 @@ type Claims struct {
 	UserID string
 	// Name is the display name of the user or member.
 	Name string
+	// Guest is true for a member token of a member without an account. Realtime marks the
+	// member's presence and messages with it so nobody can pass as an account holder.
+	Guest bool
 	// IssuedAt and Expiry bound the token's validity.
 	IssuedAt time.Time
 	Expiry   time.Time
@@ -73,4 +76,5 @@ const (
 	claimGroupID = "grp"
 	claimUserID  = "uid"
 	claimName    = "name"
+	claimGuest   = "gst"
 )

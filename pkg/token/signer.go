@@ -149,6 +149,10 @@ func (s *Signer) SignAt(c Claims, now time.Time, ttl time.Duration) (string, err
 	if c.Name != "" {
 		b = b.Claim(claimName, c.Name)
 	}
+	if c.Guest {
+		// Only the true value is written: a token without the claim is an account's.
+		b = b.Claim(claimGuest, true)
+	}
 	tok, err := b.Build()
 	if err != nil {
 		return "", fmt.Errorf("token: build: %w", err)

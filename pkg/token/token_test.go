@@ -75,6 +75,33 @@ func TestStaticVerifier(t *testing.T) {
 	}
 }
 
+func TestGuestClaimRoundTrips(t *testing.T) {
+	signer := newSigner(t, newKey(t))
+	v := NewStaticVerifier(signer.PublicKeys(), KindMember)
+	tests := []struct {
+		name   string
+		claims Claims
+	}{
+		{"a guest's member token says guest", Claims{Subject: "m1", Kind: KindMember, GroupID: "g1", Name: "Eve", Guest: true}},
+		{"an account's member token does not", Claims{Subject: "m2", Kind: KindMember, GroupID: "g1", UserID: "u1", Name: "Ada"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, err := signer.Sign(tt.claims, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := v.Verify(context.Background(), raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Guest != tt.claims.Guest || c.UserID != tt.claims.UserID || c.Name != tt.claims.Name {
+				t.Fatalf("claims = %+v, want guest=%v uid=%q name=%q", c, tt.claims.Guest, tt.claims.UserID, tt.claims.Name)
+			}
+		})
+	}
+}
+
 func TestSignRejectsIncompleteClaims(t *testing.T) {
 	s := newSigner(t, newKey(t))
 	for _, c := range []Claims{{Kind: KindAccess}, {Subject: "u"}, {Subject: "m", Kind: KindMember}} {

@@ -67,6 +67,7 @@ func parse(raw string, keys jwk.Set, accept []Kind) (Claims, error) {
 	c.GroupID = stringClaim(tok, claimGroupID)
 	c.UserID = stringClaim(tok, claimUserID)
 	c.Name = stringClaim(tok, claimName)
+	c.Guest = boolClaim(tok, claimGuest)
 	switch {
 	case c.Subject == "":
 		return Claims{}, apperr.New(apperr.Unauthorized, "token has no subject")
@@ -97,4 +98,13 @@ func stringClaim(tok jwt.Token, name string) string {
 	}
 	s, _ := v.(string)
 	return s
+}
+
+func boolClaim(tok jwt.Token, name string) bool {
+	v, ok := tok.Get(name)
+	if !ok {
+		return false
+	}
+	b, _ := v.(bool)
+	return b
 }

@@ -14,6 +14,7 @@ const (
 	TypePresenceLeave = "presence_leave"
 	TypeError         = "error"
 	TypePong          = "pong"
+	TypeRemoved       = "removed"
 )
 
 // The server writes each frame type with its own struct below, so every frame carries
@@ -88,6 +89,31 @@ type ErrorFrame struct {
 	RetryAfterMs int64 `json:"retry_after_ms,omitempty"`
 }
 
+// Removed tells a socket that its member's membership of the room ended (Reason is one
+// of the Reason values): the socket is out of the room, and its member token no longer
+// joins or sends. A socket left in no room is then closed with CloseRemoved.
+type Removed struct {
+	Head
+	Reason string `json:"reason"`
+}
+
+// Reasons a membership ended, the reason of removed frames.
+const (
+	ReasonRemoved         = "removed"          // the owner removed the member; they may join again with the passcode
+	ReasonBanned          = "banned"           // the owner banned the member; joining again is refused
+	ReasonPasscodeChanged = "passcode_changed" // the passcode changed and guest memberships ended; join again with the new one
+	ReasonLeft            = "left"             // the member left the group
+)
+
+// KnownReason reports whether r is one of the Reason values.
+func KnownReason(r string) bool {
+	switch r {
+	case ReasonRemoved, ReasonBanned, ReasonPasscodeChanged, ReasonLeft:
+		return true
+	}
+	return false
+}
+
 // Pong is the reply to a ping.
 type Pong struct{ Head }
 
@@ -111,4 +137,5 @@ type ServerFrame struct {
 	Code         string   `json:"code,omitempty"`           // error
 	Detail       string   `json:"detail,omitempty"`         // error
 	RetryAfterMs int64    `json:"retry_after_ms,omitempty"` // error, some rate_limited ones
+	Reason       string   `json:"reason,omitempty"`         // removed
 }

@@ -25,4 +25,6 @@ type Client struct {
 	ClientID string `json:"client_id"`
 	MemberID string `json:"member_id"`
 	Name     string `json:"name"`
+	// Guest is true for a member without an account.
+	Guest bool `json:"guest"`
 }

@@ -22,6 +22,7 @@ func TestEveryServerFrameReadsBackIntoServerFrame(t *testing.T) {
 	at := Time{Time: time.Date(2026, 11, 27, 16, 12, 3, 123e6, time.UTC)}
 	ada := Client{ClientID: "c1", MemberID: "m1", Name: `Ada "the" <b>`}
 	adaJSON := json.RawMessage(encode(t, ada))
+	eve := Client{ClientID: "c2", MemberID: "m2", Name: "Eve", Guest: true}
 	pos := Position{Epoch: "3k2j1hq0", Offset: 45}
 	msg := &Message{ID: "i", GroupID: "g", SenderID: "m1", SenderName: "Ada", ClientMsgID: "c", Body: "hi", CreatedAt: at}
 	tests := []struct {
@@ -51,6 +52,10 @@ func TestEveryServerFrameReadsBackIntoServerFrame(t *testing.T) {
 			ServerFrame{Head: Head{Type: TypeError, Ref: "5"}, Code: CodeTooLarge, Detail: "too long"}},
 		{"a rate_limited error with its wait", ErrorFrame{Head: Head{Type: TypeError, Ref: "7", GroupID: "g"}, Code: CodeRateLimited, Detail: "slow down", RetryAfterMs: 250},
 			ServerFrame{Head: Head{Type: TypeError, Ref: "7", GroupID: "g"}, Code: CodeRateLimited, Detail: "slow down", RetryAfterMs: 250}},
+		{"a guest's presence event", ClientEvent{Head: Head{Type: TypePresenceJoin, GroupID: "g"}, Client: json.RawMessage(encode(t, eve))},
+			ServerFrame{Head: Head{Type: TypePresenceJoin, GroupID: "g"}, Client: &eve}},
+		{"a removed frame", Removed{Head: Head{Type: TypeRemoved, GroupID: "g"}, Reason: ReasonBanned},
+			ServerFrame{Head: Head{Type: TypeRemoved, GroupID: "g"}, Reason: ReasonBanned}},
 		{"a pong", Pong{Head{Type: TypePong, Ref: "6"}},
 			ServerFrame{Head: Head{Type: TypePong, Ref: "6"}}},
 	}
@@ -80,7 +85,7 @@ func TestFramesCarryExactlyTheirDocumentedFields(t *testing.T) {
 			`{"type":"ack","ref":"r","group_id":"g","id":"i","client_msg_id":"c","epoch":"e","offset":1,"duplicate":false}`},
 		{"a message frame starts with its type and has no ref", MessageFrame{Head: Head{Type: TypeMessage, GroupID: "g"}, Position: Position{Epoch: "e", Offset: 2},
 			Message: &Message{ID: "i", GroupID: "g", CreatedAt: Time{Time: time.UnixMilli(1732665600123)}}},
-			`{"type":"message","group_id":"g","epoch":"e","offset":2,"message":{"id":"i","group_id":"g","sender_id":"","sender_name":"","client_msg_id":"","body":"","created_at":"2024-11-27T00:00:00.123Z"}}`},
+			`{"type":"message","group_id":"g","epoch":"e","offset":2,"message":{"id":"i","group_id":"g","sender_id":"","sender_name":"","client_msg_id":"","body":"","created_at":"2024-11-27T00:00:00.123Z","sender_guest":false}}`},
 		{"an empty presence reply has an empty list", Presence{Head: Head{Type: TypePresence, GroupID: "g"}, Clients: []json.RawMessage{}},
 			`{"type":"presence","group_id":"g","clients":[]}`},
 		{"an error without a room leaves it out", ErrorFrame{Head: Head{Type: TypeError}, Code: CodeBadFrame, Detail: "no"},
@@ -89,6 +94,10 @@ func TestFramesCarryExactlyTheirDocumentedFields(t *testing.T) {
 			`{"type":"join","ref":"j","group_id":"g","token":"t"}`},
 		{"a join with position carries it", ClientFrame{Head: Head{Type: TypeJoin, GroupID: "g"}, Token: "t", Since: &Position{Epoch: "e"}},
 			`{"type":"join","group_id":"g","token":"t","since":{"epoch":"e","offset":0}}`},
+		{"a removed frame names its room and reason", Removed{Head: Head{Type: TypeRemoved, GroupID: "g"}, Reason: ReasonPasscodeChanged},
+			`{"type":"removed","group_id":"g","reason":"passcode_changed"}`},
+		{"a presence client says whether it is a guest", Client{ClientID: "c", MemberID: "m", Name: "Eve", Guest: true},
+			`{"client_id":"c","member_id":"m","name":"Eve","guest":true}`},
 		{"a ping is only its type and ref", ClientFrame{Head: Head{Type: TypePing, Ref: "p"}},
 			`{"type":"ping","ref":"p"}`},
 	}
@@ -98,5 +107,18 @@ func TestFramesCarryExactlyTheirDocumentedFields(t *testing.T) {
 				t.Fatalf("encoded\n %s\nwant\n %s", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestKnownReasonAcceptsExactlyTheDocumentedReasons(t *testing.T) {
+	for _, r := range []string{ReasonRemoved, ReasonBanned, ReasonPasscodeChanged, ReasonLeft} {
+		if !KnownReason(r) {
+			t.Errorf("KnownReason(%q) = false", r)
+		}
+	}
+	for _, r := range []string{"", "kicked", "Removed"} {
+		if KnownReason(r) {
+			t.Errorf("KnownReason(%q) = true", r)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/quickchat-go/quickchat/pkg/clientip"
+	"github.com/quickchat-go/quickchat/pkg/roomredis"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/httpapi"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
 )
@@ -49,6 +50,18 @@ type Config struct {
 	// MemberTokenTTL is the lifetime of group member tokens used to join rooms (at most 15m;
 	// clients renew them at POST /api/chat-group/{id}/token).
 	MemberTokenTTL time.Duration `envconfig:"MEMBER_TOKEN_TTL" default:"15m"`
+	// MembershipMaxAge caps a guest's membership from its last join with the passcode:
+	// member token renewals stop then and the guest joins again with the passcode (so a
+	// leaked member token is not renewable forever). Members with accounts are not capped.
+	MembershipMaxAge time.Duration `envconfig:"MEMBERSHIP_MAX_AGE" default:"720h"`
+	// RedisAddr is the Redis address (or comma-separated Redis Cluster seeds) of the
+	// realtime service, where memberships are revoked and presence is read.
+	RedisAddr []string `envconfig:"REDIS_ADDR" default:"127.0.0.1:6379"`
+	// RedisPrefix starts every Redis key; it must equal REALTIME_REDIS_PREFIX.
+	RedisPrefix string `envconfig:"REDIS_PREFIX" default:"qc:"`
+	// RedisShards is the number of shard streams rooms are spread over; it must equal
+	// REALTIME_STREAM_SHARDS.
+	RedisShards int `envconfig:"REDIS_SHARDS" default:"16"`
 	// PasswordHashMemoryKiB is argon2id's memory cost per password or passcode hash.
 	PasswordHashMemoryKiB uint32 `envconfig:"PASSWORD_HASH_MEMORY_KIB" default:"19456"`
 	// PasswordHashIterations is argon2id's time cost.
@@ -162,6 +175,11 @@ func (c Config) Validate() error {
 	check(c.AccessTokenTTL > 0 && c.AccessTokenTTL <= 15*time.Minute, "GATEWAY_ACCESS_TOKEN_TTL must be in (0, 15m]")
 	check(c.MemberTokenTTL > 0 && c.MemberTokenTTL <= 15*time.Minute, "GATEWAY_MEMBER_TOKEN_TTL must be in (0, 15m]")
 	check(c.RefreshTokenTTL >= c.AccessTokenTTL, "GATEWAY_REFRESH_TOKEN_TTL must be at least the access token TTL")
+	check(c.MembershipMaxAge >= c.MemberTokenTTL, "GATEWAY_MEMBERSHIP_MAX_AGE must be at least the member token TTL")
+	check(len(c.RedisAddr) > 0, "GATEWAY_REDIS_ADDR must name a Redis address")
+	if err := c.roomLayout().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_REDIS_PREFIX or GATEWAY_REDIS_SHARDS: %w", err))
+	}
 	check(c.DatabaseMaxConns > 0, "GATEWAY_DATABASE_MAX_CONNS must be positive")
 	check(c.ShutdownGrace > 0, "GATEWAY_SHUTDOWN_GRACE must be positive")
 	check(c.PasswordHashMemoryKiB >= 8, "GATEWAY_PASSWORD_HASH_MEMORY_KIB must be at least 8")
@@ -192,4 +210,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil
+}
+
+// roomLayout is where realtime keeps its rooms in Redis.
+func (c Config) roomLayout() roomredis.Layout {
+	return roomredis.Layout{Prefix: c.RedisPrefix, Shards: c.RedisShards}
 }

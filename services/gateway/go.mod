@@ -11,8 +11,10 @@ require (
 	github.com/lestrrat-go/jwx/v2 v2.1.7
 	github.com/quickchat-go/quickchat/harness/devstack v0.0.0
 	github.com/quickchat-go/quickchat/pkg v0.0.0
+	github.com/redis/rueidis v1.0.79
 	go.uber.org/zap v1.28.0
 	golang.org/x/oauth2 v0.38.0
+	golang.org/x/text v0.44.0
 )
 
 require (
@@ -58,7 +60,6 @@ require (
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 

@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+
+	"github.com/redis/rueidis"
 
 	"github.com/quickchat-go/quickchat/pkg/clientip"
 	"github.com/quickchat-go/quickchat/pkg/logging"
 	"github.com/quickchat-go/quickchat/pkg/ops"
+	"github.com/quickchat-go/quickchat/pkg/roomredis"
 	"github.com/quickchat-go/quickchat/pkg/store"
 	"github.com/quickchat-go/quickchat/pkg/token"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/app"
@@ -26,11 +30,14 @@ var (
 	_ app.OIDCLoginStore     = (*store.Store)(nil)
 	_ app.GroupStore         = (*store.Store)(nil)
 	_ app.MemberStore        = (*store.Store)(nil)
+	_ app.BanStore           = (*store.Store)(nil)
 	_ app.MessageStore       = (*store.Store)(nil)
 	_ app.Sessions           = (*session.Manager)(nil)
 	_ app.Hasher             = (*password.Hasher)(nil)
 	_ app.Limiter            = (*ratelimit.Limiter)(nil)
 	_ app.TokenSigner        = (*token.Signer)(nil)
+	_ app.Revoker            = (*roomredis.Revoker)(nil)
+	_ app.Presence           = (*roomredis.Presence)(nil)
 	_ app.IdentityProvider   = (*oidclogin.Client)(nil)
 	_ ratelimit.Store        = (*store.Store)(nil)
 	_ session.Store          = (*store.Store)(nil)
@@ -63,6 +70,20 @@ func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 			return err
 		}
 	}
+	// Realtime's Redis: memberships end there first, on every realtime instance.
+	rdb, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: cfg.RedisAddr, DisableCache: true})
+	if err != nil {
+		return fmt.Errorf("gateway: connect to redis %v: %w", cfg.RedisAddr, err)
+	}
+	defer rdb.Close()
+	revoker, err := roomredis.NewRevoker(rdb, cfg.roomLayout())
+	if err != nil {
+		return err
+	}
+	presence, err := roomredis.NewPresence(rdb, cfg.roomLayout())
+	if err != nil {
+		return err
+	}
 	trusted, err := clientip.ParsePrefixes(cfg.TrustedProxies)
 	if err != nil {
 		return err
@@ -83,7 +104,8 @@ func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 		Parallelism: cfg.PasswordHashParallelism, Concurrency: cfg.PasswordHashConcurrency,
 	})
 	uses := app.New(app.Deps{
-		Users: st, Addresses: st, OIDCLogins: st, Groups: st, Members: st, Messages: st,
+		Users: st, Addresses: st, OIDCLogins: st, Groups: st, Members: st, Bans: st, Messages: st,
+		Revoker: revoker, Presence: presence,
 		Sessions: session.New(st, signer, session.Config{
 			AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, MaxAge: cfg.SessionMaxAge,
 		}),
@@ -97,10 +119,11 @@ func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 			GroupCreatePerAccount: cfg.RateGroupCreatePerAccount, PasscodeChangePerAccount: cfg.RatePasscodeChangePerAccount,
 			MaxGroupsPerAccount: cfg.MaxGroupsPerAccount,
 		},
-		Tokens:         signer,
-		MemberTokenTTL: cfg.MemberTokenTTL,
-		OIDC:           idp,
-		Log:            log,
+		Tokens:           signer,
+		MemberTokenTTL:   cfg.MemberTokenTTL,
+		MembershipMaxAge: cfg.MembershipMaxAge,
+		OIDC:             idp,
+		Log:              log,
 	})
 	health := ops.NewHealth(nil, ops.Check{Name: "postgres", Func: st.Ping})
 	api := httpapi.NewServer(httpapi.Deps{

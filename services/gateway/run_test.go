@@ -68,6 +68,8 @@ func startGateway(t testing.TB, cfg Config) *gateway {
 func testConfig(t *testing.T, keyFile string) Config {
 	t.Helper()
 	t.Setenv("GATEWAY_DATABASE_URL", testenv.PostgresURL(t))
+	t.Setenv("GATEWAY_REDIS_ADDR", testenv.RedisAddr(t))
+	t.Setenv("GATEWAY_REDIS_PREFIX", testenv.KeyPrefix(t))
 	t.Setenv("GATEWAY_ADDR", "127.0.0.1:0")
 	t.Setenv("GATEWAY_OPS_ADDR", "127.0.0.1:0")
 	t.Setenv("GATEWAY_MIGRATE_ON_START", "true")
@@ -250,6 +252,7 @@ func TestConfigValidation(t *testing.T) {
 			PasswordHashMemoryKiB: 64, PasswordHashIterations: 1, MaxBodyBytes: 65536, JanitorInterval: time.Minute,
 			SessionMaxAge: time.Hour, ReadHeaderTimeout: time.Second, ReadTimeout: time.Second,
 			WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute,
+			MembershipMaxAge: 720 * time.Hour, RedisAddr: []string{"127.0.0.1:6379"}, RedisPrefix: "qc:", RedisShards: 16,
 		}
 	}
 	tests := []struct {
@@ -282,6 +285,10 @@ func TestConfigValidation(t *testing.T) {
 		{"the ops address may not be the public one", func(c *Config) { c.OpsAddr = c.Addr }, false},
 		{"the ops address may not be empty", func(c *Config) { c.OpsAddr = "" }, false},
 		{"both listeners may pick free ports", func(c *Config) { c.Addr, c.OpsAddr = "127.0.0.1:0", "127.0.0.1:0" }, true},
+		{"guest memberships must outlive a member token", func(c *Config) { c.MembershipMaxAge = time.Minute }, false},
+		{"a Redis address is required", func(c *Config) { c.RedisAddr = nil }, false},
+		{"a Redis prefix with braces is refused", func(c *Config) { c.RedisPrefix = "q{c}:" }, false},
+		{"no shards are refused", func(c *Config) { c.RedisShards = 0 }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -95,6 +95,13 @@ type Config struct {
 	// (default 20 per second, bursts of 50).
 	FrameRate  float64 `envconfig:"FRAME_RATE" default:"20"`
 	FrameBurst int     `envconfig:"FRAME_BURST" default:"50"`
+	// FloodCloseAfter and FloodWindow close a connection that keeps sending after being
+	// told rate_limited: more than FloodCloseAfter frames refused by the frame rate before
+	// the retry_after_ms the connection was told, within FloodWindow, close it with 1008
+	// (policy violation) (default 200 in 10s; 0: never). A client that waits as told is
+	// never counted, however close to the frame rate it sends.
+	FloodCloseAfter int           `envconfig:"FLOOD_CLOSE_AFTER" default:"200"`
+	FloodWindow     time.Duration `envconfig:"FLOOD_WINDOW" default:"10s"`
 	// MemberSendRate and MemberSendBurst limit each member's new messages across all its
 	// connections and all instances (default 10 per second, bursts of 30; rate 0: no
 	// limit). More are refused with rate_limited; resends of accepted messages are free.
@@ -204,6 +211,10 @@ func (c Config) Validate() error {
 	check(c.MaxRoomsPerConn >= 1, "REALTIME_MAX_ROOMS_PER_CONN must be positive")
 	check(c.MaxBodyBytes >= 1 && c.MaxBodyBytes <= 64<<10, "REALTIME_MAX_BODY_BYTES must be 1..65536")
 	check(c.FrameRate > 0 && c.FrameBurst >= 1, "REALTIME_FRAME_RATE and REALTIME_FRAME_BURST must be positive")
+	// Fewer than 10 early frames would close clients whose few sends in flight crossed a
+	// refusal on the wire.
+	check(c.FloodCloseAfter == 0 || c.FloodCloseAfter >= 10, "REALTIME_FLOOD_CLOSE_AFTER must be 0 (never close) or at least 10")
+	check(c.FloodWindow > 0, "REALTIME_FLOOD_WINDOW must be positive")
 	for _, l := range []struct {
 		name  string
 		rate  float64

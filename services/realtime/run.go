@@ -108,6 +108,7 @@ func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 		PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
 		MaxConnsPerIP: cfg.MaxConnsPerIP, ClientIP: clientip.New(trusted), MaxRoomsPerConn: cfg.MaxRoomsPerConn,
 		FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst, TypingInterval: cfg.TypingInterval,
+		FloodCloseAfter: cfg.FloodCloseAfter, FloodWindow: cfg.FloodWindow,
 		ReplayRate: cfg.ConnReplayRate, ReplayBurst: float64(cfg.ConnReplayBurst),
 		AddrSendRate: cfg.AddrSendRate, AddrSendBurst: float64(cfg.AddrSendBurst),
 		AddrTypingRate: cfg.AddrTypingRate, AddrTypingBurst: float64(cfg.AddrTypingBurst),

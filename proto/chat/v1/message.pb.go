@@ -43,8 +43,11 @@ type ChatMessage struct {
 	Body string `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
 	// created_at_unix_ms is when the realtime service accepted the message (Unix milliseconds).
 	CreatedAtUnixMs int64 `protobuf:"varint,7,opt,name=created_at_unix_ms,json=createdAtUnixMs,proto3" json:"created_at_unix_ms,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// sender_guest is true when the sender is a guest (a member without an account), from
+	// the member token; false for account members and for messages from before the field.
+	SenderGuest   bool `protobuf:"varint,8,opt,name=sender_guest,json=senderGuest,proto3" json:"sender_guest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChatMessage) Reset() {
@@ -126,11 +129,18 @@ func (x *ChatMessage) GetCreatedAtUnixMs() int64 {
 	return 0
 }
 
+func (x *ChatMessage) GetSenderGuest() bool {
+	if x != nil {
+		return x.SenderGuest
+	}
+	return false
+}
+
 var File_chat_v1_message_proto protoreflect.FileDescriptor
 
 const file_chat_v1_message_proto_rawDesc = "" +
 	"\n" +
-	"\x15chat/v1/message.proto\x12\x11quickchat.chat.v1\"\xdb\x01\n" +
+	"\x15chat/v1/message.proto\x12\x11quickchat.chat.v1\"\xfe\x01\n" +
 	"\vChatMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x1b\n" +
@@ -139,7 +149,8 @@ const file_chat_v1_message_proto_rawDesc = "" +
 	"senderName\x12\"\n" +
 	"\rclient_msg_id\x18\x05 \x01(\tR\vclientMsgId\x12\x12\n" +
 	"\x04body\x18\x06 \x01(\tR\x04body\x12+\n" +
-	"\x12created_at_unix_ms\x18\a \x01(\x03R\x0fcreatedAtUnixMsB8Z6github.com/quickchat-go/quickchat/proto/chat/v1;chatv1b\x06proto3"
+	"\x12created_at_unix_ms\x18\a \x01(\x03R\x0fcreatedAtUnixMs\x12!\n" +
+	"\fsender_guest\x18\b \x01(\bR\vsenderGuestB8Z6github.com/quickchat-go/quickchat/proto/chat/v1;chatv1b\x06proto3"
 
 var (
 	file_chat_v1_message_proto_rawDescOnce sync.Once

@@ -44,6 +44,17 @@ const (
 
 var errGroupNotFound = apperr.New(apperr.NotFound, "group not found")
 
+// Codes of the membership refusals, besides pkg/apperr's; both are answered with 403.
+const (
+	// CodeBanned refuses a join of an account or guest key the group banned.
+	CodeBanned apperr.Code = "banned"
+	// CodeRevoked refuses a member token whose membership ended (removed, banned, left,
+	// passcode changed) or, for a guest, grew older than the membership age cap.
+	CodeRevoked apperr.Code = "revoked"
+)
+
+var errRevoked = apperr.New(CodeRevoked, "your membership of this group ended; join again with the passcode")
+
 // groupAccess finds groups and decides who may see and change them; every group use case
 // goes through it.
 type groupAccess struct {
@@ -66,11 +77,15 @@ func (a groupAccess) load(ctx context.Context, rawID string) (store.Group, error
 }
 
 // relation decides the caller's relation to g: the owner's access token, the access token
-// of an account that joined, or a member token scoped to g.
+// of an account that joined, or a member token scoped to g whose membership still exists
+// (a member token of an ended membership is refused with CodeRevoked).
 func (a groupAccess) relation(ctx context.Context, c token.Claims, g store.Group) (access, error) {
 	switch c.Kind {
 	case token.KindMember:
 		if c.GroupID == g.ID.String() {
+			if _, err := a.tokenMember(ctx, c, g); err != nil {
+				return accessNone, err
+			}
 			return accessMember, nil
 		}
 	case token.KindAccess:
@@ -95,22 +110,64 @@ func (a groupAccess) relation(ctx context.Context, c token.Claims, g store.Group
 // access get NotFound exactly as for a group that does not exist, so neither learns
 // whether it exists.
 func (a groupAccess) visible(ctx context.Context, c Caller, rawID string, want access) (store.Group, error) {
+	g, _, err := a.visibleAs(ctx, c, rawID, want)
+	return g, err
+}
+
+// visibleAs is visible that also returns the caller's relation to the group.
+func (a groupAccess) visibleAs(ctx context.Context, c Caller, rawID string, want access) (store.Group, access, error) {
 	if c.Claims == nil {
-		return store.Group{}, apperr.New(apperr.Unauthorized, "sign in or join the group first")
+		return store.Group{}, accessNone, apperr.New(apperr.Unauthorized, "sign in or join the group first")
 	}
 	g, err := a.load(ctx, rawID)
 	if err != nil {
-		return store.Group{}, err
+		return store.Group{}, accessNone, err
 	}
 	got, err := a.relation(ctx, *c.Claims, g)
 	if err != nil {
-		return store.Group{}, err
+		return store.Group{}, accessNone, err
 	}
 	switch {
 	case got == accessNone:
-		return store.Group{}, errGroupNotFound
+		return store.Group{}, accessNone, errGroupNotFound
 	case got < want:
-		return store.Group{}, apperr.New(apperr.Forbidden, "only the group's owner may do this")
+		return store.Group{}, accessNone, apperr.New(apperr.Forbidden, "only the group's owner may do this")
 	}
-	return g, nil
+	return g, got, nil
+}
+
+// tokenMember returns the membership a member token of g proves; CodeRevoked when it
+// ended. Member ids are never reused, so a missing row is an ended membership.
+func (a groupAccess) tokenMember(ctx context.Context, c token.Claims, g store.Group) (store.Member, error) {
+	id, err := uuid.Parse(c.Subject)
+	if err != nil {
+		return store.Member{}, errGroupNotFound
+	}
+	m, err := a.members.Member(ctx, id)
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		return store.Member{}, errRevoked
+	case err != nil:
+		return store.Member{}, err
+	case m.GroupID != g.ID:
+		return store.Member{}, errGroupNotFound
+	}
+	return m, nil
+}
+
+// own returns the caller's own membership of g: the one its member token proves, or its
+// account's.
+func (a groupAccess) own(ctx context.Context, c Caller, g store.Group) (store.Member, error) {
+	if c.Claims.Kind == token.KindMember {
+		return a.tokenMember(ctx, *c.Claims, g)
+	}
+	uid, err := uuid.Parse(c.Claims.Subject)
+	if err != nil {
+		return store.Member{}, errGroupNotFound
+	}
+	m, err := a.members.MemberByUser(ctx, g.ID, uid)
+	if apperr.Is(err, apperr.NotFound) {
+		return store.Member{}, errGroupNotFound
+	}
+	return m, err
 }

@@ -45,16 +45,21 @@ const KnownAddressTTL = 30 * 24 * time.Hour
 
 // Deps are what the use cases need. Every field is required except Hasher (default:
 // argon2id with password.DefaultParams), GroupHasher (default: the Hasher's secondary
-// lane, or the Hasher), OIDC, Log and Now.
+// lane, or the Hasher), MembershipMaxAge, OIDC, Log and Now.
 type Deps struct {
-	// Users, Addresses, OIDCLogins, Groups, Members and Messages are the storage the use
-	// cases read and write (pkg/store implements them all).
+	// Users, Addresses, OIDCLogins, Groups, Members, Bans and Messages are the storage the
+	// use cases read and write (pkg/store implements them all).
 	Users      UserStore
 	Addresses  SignInAddressStore
 	OIDCLogins OIDCLoginStore
 	Groups     GroupStore
 	Members    MemberStore
+	Bans       BanStore
 	Messages   MessageStore
+	// Revoker ends memberships in the realtime service, and Presence says who is
+	// connected to it (pkg/roomredis implements both).
+	Revoker  Revoker
+	Presence Presence
 	// Sessions starts and renews account sessions.
 	Sessions Sessions
 	// Hasher hashes and checks passwords and passcodes for sign-ins, registrations and
@@ -70,6 +75,9 @@ type Deps struct {
 	// Tokens signs member tokens, valid for MemberTokenTTL.
 	Tokens         TokenSigner
 	MemberTokenTTL time.Duration
+	// MembershipMaxAge caps a guest's membership, from its last join with the passcode:
+	// renewals stop then and the guest joins again (0: no cap).
+	MembershipMaxAge time.Duration
 	// OIDC is nil when sign-in with an identity provider is not configured.
 	OIDC IdentityProvider
 	// Log receives security events (default: none).
@@ -105,14 +113,17 @@ func New(d Deps) *App {
 	}
 	access := groupAccess{groups: d.Groups, members: d.Members}
 	g := guard{limiter: d.Limiter, limits: d.Limits, log: securityLog{d.Log}}
+	revoke := revocations{revoker: d.Revoker, log: g.log}
 	return &App{
 		Accounts: &Accounts{
 			users: d.Users, addresses: d.Addresses, logins: d.OIDCLogins, sessions: d.Sessions, hasher: d.Hasher,
 			guard: g, oidc: d.OIDC, now: d.Now,
 		},
-		Groups: &Groups{access: access, users: d.Users, hasher: d.GroupHasher, guard: g},
+		Groups: &Groups{access: access, users: d.Users, hasher: d.GroupHasher, guard: g, revoke: revoke},
 		Members: &Members{
-			access: access, hasher: d.Hasher, guard: g, tokens: d.Tokens, tokenTTL: d.MemberTokenTTL,
+			access: access, bans: d.Bans, messages: d.Messages, presence: d.Presence, revoke: revoke,
+			hasher: d.Hasher, guard: g, tokens: d.Tokens, tokenTTL: d.MemberTokenTTL,
+			maxAge: d.MembershipMaxAge, now: d.Now,
 		},
 		History: &History{access: access, messages: d.Messages},
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -32,7 +33,9 @@ type testStore interface {
 	OIDCLoginStore
 	GroupStore
 	MemberStore
+	BanStore
 	MessageStore
+	CreateMember(ctx context.Context, m store.Member) (store.Member, error)
 	InsertMessages(ctx context.Context, batch []store.Message) (int64, error)
 }
 
@@ -73,6 +76,7 @@ type memStore struct {
 	users    []store.User
 	groups   []store.Group
 	members  []store.Member
+	bans     []store.Ban
 	messages []store.Message
 	logins   map[string]store.OIDCLogin
 	// addresses maps an account id and a client to when the address is forgotten.
@@ -230,26 +234,71 @@ func (s *memStore) UpdateGroup(_ context.Context, id uuid.UUID, u store.GroupUpd
 	return s.groups[i], nil
 }
 
+func (s *memStore) UpdateGroupRemovingGuests(ctx context.Context, id uuid.UUID, u store.GroupUpdate) (store.Group, []uuid.UUID, error) {
+	g, err := s.UpdateGroup(ctx, id, u)
+	if err != nil {
+		return store.Group{}, nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	removed := []uuid.UUID{}
+	s.members = slices.DeleteFunc(s.members, func(m store.Member) bool {
+		if m.GroupID == id && m.Guest() {
+			removed = append(removed, m.ID)
+			return true
+		}
+		return false
+	})
+	return g, removed, nil
+}
+
 func (s *memStore) DeleteGroup(_ context.Context, id uuid.UUID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.groups = slices.DeleteFunc(s.groups, func(g store.Group) bool { return g.ID == id })
 	s.members = slices.DeleteFunc(s.members, func(m store.Member) bool { return m.GroupID == id })
+	s.bans = slices.DeleteFunc(s.bans, func(b store.Ban) bool { return b.GroupID == id })
 	return nil
 }
 
 func (s *memStore) CreateMember(_ context.Context, m store.Member) (store.Member, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.createMember(m)
+}
+
+// createMember stores m with the store's constraints; s.mu is held.
+func (s *memStore) createMember(m store.Member) (store.Member, error) {
 	if !slices.ContainsFunc(s.groups, func(g store.Group) bool { return g.ID == m.GroupID }) {
 		return store.Member{}, apperr.New(apperr.NotFound, "group not found")
 	}
-	if m.UserID.Valid && slices.ContainsFunc(s.members, func(o store.Member) bool { return o.GroupID == m.GroupID && o.UserID == m.UserID }) {
+	// In the order PostgreSQL checks the unique indexes: account, name, guest key.
+	mine := func(o store.Member) bool { return o.GroupID == m.GroupID }
+	switch {
+	case m.UserID.Valid && slices.ContainsFunc(s.members, func(o store.Member) bool { return mine(o) && o.UserID == m.UserID }):
+		return store.Member{}, apperr.New(apperr.Conflict, "already a member")
+	case m.NameKey != "" && slices.ContainsFunc(s.members, func(o store.Member) bool { return mine(o) && o.NameKey == m.NameKey }):
+		return store.Member{}, store.ErrNameTaken
+	case m.GuestKeyHash != nil && slices.ContainsFunc(s.members, func(o store.Member) bool { return mine(o) && bytes.Equal(o.GuestKeyHash, m.GuestKeyHash) }):
 		return store.Member{}, apperr.New(apperr.Conflict, "already a member")
 	}
-	m.CreatedAt = time.Now()
+	now := time.Now().Truncate(time.Microsecond) // PostgreSQL's precision
+	m.CreatedAt, m.LastSeenAt, m.PasscodeAt = now, now, now
 	s.members = append(s.members, m)
 	return m, nil
+}
+
+func (s *memStore) CreateMemberWithPasscode(_ context.Context, m store.Member, passcodeHash string) (store.Member, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.groups, func(g store.Group) bool { return g.ID == m.GroupID })
+	if i < 0 {
+		return store.Member{}, apperr.New(apperr.NotFound, "group not found")
+	}
+	if s.groups[i].PasscodeHash != passcodeHash {
+		return store.Member{}, store.ErrPasscodeChanged
+	}
+	return s.createMember(m)
 }
 
 func (s *memStore) findMember(match func(store.Member) bool) (store.Member, error) {
@@ -269,13 +318,125 @@ func (s *memStore) MemberByUser(_ context.Context, group, user uuid.UUID) (store
 	return s.findMember(func(m store.Member) bool { return m.GroupID == group && m.UserID.Valid && m.UserID.UUID == user })
 }
 
-func (s *memStore) Members(_ context.Context, group uuid.UUID) ([]store.Member, error) {
+func (s *memStore) MemberByGuestKey(_ context.Context, group uuid.UUID, keyHash []byte) (store.Member, error) {
+	return s.findMember(func(m store.Member) bool {
+		return m.GroupID == group && m.GuestKeyHash != nil && bytes.Equal(m.GuestKeyHash, keyHash)
+	})
+}
+
+func (s *memStore) MembersPage(_ context.Context, group uuid.UUID, after store.MemberCursor, limit int) ([]store.Member, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []store.Member
-	for _, m := range s.members {
-		if m.GroupID == group {
+	ordered := slices.Clone(s.members)
+	slices.SortStableFunc(ordered, func(a, b store.Member) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID.String(), b.ID.String())
+	})
+	for _, m := range ordered {
+		later := m.CreatedAt.After(after.CreatedAt) || (m.CreatedAt.Equal(after.CreatedAt) && m.ID.String() > after.ID.String())
+		if m.GroupID == group && later && len(out) < limit {
 			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) TouchMember(_ context.Context, id uuid.UUID, now time.Time, passcode bool) (store.Member, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.members, func(m store.Member) bool { return m.ID == id })
+	if i < 0 {
+		return store.Member{}, apperr.New(apperr.NotFound, "member not found")
+	}
+	s.members[i].LastSeenAt = now
+	if passcode {
+		s.members[i].PasscodeAt = now
+	}
+	return s.members[i], nil
+}
+
+// deleteMember removes a member of group; s.mu is held.
+func (s *memStore) deleteMember(group, id uuid.UUID) (store.Member, error) {
+	i := slices.IndexFunc(s.members, func(m store.Member) bool { return m.GroupID == group && m.ID == id })
+	if i < 0 {
+		return store.Member{}, apperr.New(apperr.NotFound, "member not found")
+	}
+	m := s.members[i]
+	s.members = slices.Delete(s.members, i, i+1)
+	return m, nil
+}
+
+func (s *memStore) DeleteMember(_ context.Context, group, id uuid.UUID) (store.Member, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deleteMember(group, id)
+}
+
+func (s *memStore) GuestMemberIDs(_ context.Context, group uuid.UUID) ([]uuid.UUID, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []uuid.UUID
+	for _, m := range s.members {
+		if m.GroupID == group && m.Guest() {
+			out = append(out, m.ID)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) BanMember(_ context.Context, group, member, banID uuid.UUID) (store.Ban, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.deleteMember(group, member)
+	if err != nil {
+		return store.Ban{}, err
+	}
+	b := store.Ban{ID: banID, GroupID: group, MemberID: m.ID, UserID: m.UserID, GuestKeyHash: m.GuestKeyHash, DisplayName: m.DisplayName, CreatedAt: time.Now()}
+	s.bans = append(s.bans, b)
+	return b, nil
+}
+
+func (s *memStore) Bans(_ context.Context, group uuid.UUID) ([]store.Ban, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []store.Ban{}
+	for _, b := range s.bans {
+		if b.GroupID == group {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) DeleteBan(_ context.Context, group, id uuid.UUID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.bans, func(b store.Ban) bool { return b.GroupID == group && b.ID == id })
+	if i < 0 {
+		return apperr.New(apperr.NotFound, "ban not found")
+	}
+	s.bans = slices.Delete(s.bans, i, i+1)
+	return nil
+}
+
+func (s *memStore) Banned(_ context.Context, group uuid.UUID, user uuid.NullUUID, guestKeyHash []byte) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.ContainsFunc(s.bans, func(b store.Ban) bool {
+		return b.GroupID == group && ((user.Valid && b.UserID == user) || (guestKeyHash != nil && bytes.Equal(b.GuestKeyHash, guestKeyHash)))
+	}), nil
+}
+
+func (s *memStore) MessageCounts(_ context.Context, group uuid.UUID, senders []uuid.UUID) (map[uuid.UUID]int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[uuid.UUID]int64{}
+	for _, m := range s.messages {
+		if m.GroupID == group && slices.Contains(senders, m.SenderID) {
+			out[m.SenderID]++
 		}
 	}
 	return out, nil
@@ -393,6 +554,57 @@ func (l *recordingLimiter) Take(_ context.Context, key string, _ ratelimit.Rule,
 	return nil
 }
 
+// recordingRevoker records every revocation; fail makes it fail like an unreachable
+// Redis.
+type recordingRevoker struct {
+	mu    sync.Mutex
+	calls []revocation
+	fail  bool
+}
+
+// revocation is one call of Revoke.
+type revocation struct {
+	room    string
+	members []string
+	reason  string
+}
+
+func (r *recordingRevoker) Revoke(_ context.Context, room string, members []string, reason string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail {
+		return fmt.Errorf("redis: connection refused")
+	}
+	r.calls = append(r.calls, revocation{room: room, members: slices.Clone(members), reason: reason})
+	return nil
+}
+
+// revoked returns the member ids revoked in room for reason, in order.
+func (r *recordingRevoker) revoked(room, reason string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, c := range r.calls {
+		if c.room == room && c.reason == reason {
+			out = append(out, c.members...)
+		}
+	}
+	return out
+}
+
+// fakePresence says the members in online are connected, in every room.
+type fakePresence struct {
+	online map[string]bool
+	fail   bool
+}
+
+func (p *fakePresence) Online(context.Context, string) (map[string]bool, error) {
+	if p.fail {
+		return nil, fmt.Errorf("redis: connection refused")
+	}
+	return p.online, nil
+}
+
 // claimSigner "signs" claims as readable text and keeps the last ones.
 type claimSigner struct{ last token.Claims }
 
@@ -421,12 +633,18 @@ func (p *fakeProvider) Exchange(_ context.Context, code, _, _ string) (oidclogin
 // bundle is the use cases over fakes, with the fakes to inspect.
 type bundle struct {
 	*App
-	st      testStore
-	hasher  *plainHasher
-	limiter *recordingLimiter
-	signer  *claimSigner
-	idp     *fakeProvider
-	now     time.Time
+	st       testStore
+	hasher   *plainHasher
+	limiter  *recordingLimiter
+	signer   *claimSigner
+	idp      *fakeProvider
+	revoker  *recordingRevoker
+	presence *fakePresence
+	now      time.Time
+	// maxAge is the guests' membership age cap (0: none); build applies it.
+	maxAge time.Duration
+	// guestKeys are the keys of the guests that joined through guest(), by member id.
+	guestKeys map[uuid.UUID]string
 	// events are the security events the use cases logged.
 	events *observer.ObservedLogs
 }
@@ -437,6 +655,7 @@ func setup(t testing.TB, st testStore) *bundle {
 	b := &bundle{
 		st: st, hasher: &plainHasher{}, limiter: &recordingLimiter{deny: map[string]bool{}, failures: map[string]int{}},
 		signer: &claimSigner{}, idp: &fakeProvider{code: "good-code"}, now: time.Date(2026, 11, 27, 16, 0, 0, 0, time.UTC),
+		revoker: &recordingRevoker{}, presence: &fakePresence{online: map[string]bool{}}, guestKeys: map[uuid.UUID]string{},
 	}
 	b.build(Limits{})
 	return b
@@ -447,9 +666,10 @@ func (b *bundle) build(l Limits) {
 	core, events := observer.New(zap.InfoLevel)
 	b.events = events
 	b.App = New(Deps{
-		Users: b.st, Addresses: b.st, OIDCLogins: b.st, Groups: b.st, Members: b.st, Messages: b.st,
+		Users: b.st, Addresses: b.st, OIDCLogins: b.st, Groups: b.st, Members: b.st, Bans: b.st, Messages: b.st,
+		Revoker: b.revoker, Presence: b.presence,
 		Sessions: fakeSessions{}, Hasher: b.hasher, Limiter: b.limiter, Limits: l,
-		Tokens: b.signer, MemberTokenTTL: 15 * time.Minute, OIDC: b.idp, Log: zap.New(core),
+		Tokens: b.signer, MemberTokenTTL: 15 * time.Minute, MembershipMaxAge: b.maxAge, OIDC: b.idp, Log: zap.New(core),
 		Now: func() time.Time { return b.now },
 	})
 }
@@ -483,7 +703,8 @@ func (b *bundle) guest(t testing.TB, g store.Group, name string) (store.Member, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return mt.Member, Bearer(token.Claims{Subject: mt.Member.ID.String(), Kind: token.KindMember, GroupID: g.ID.String(), Name: name})
+	b.guestKeys[mt.Member.ID] = mt.GuestKey
+	return mt.Member, Bearer(token.Claims{Subject: mt.Member.ID.String(), Kind: token.KindMember, GroupID: g.ID.String(), Name: name, Guest: true})
 }
 
 // wantCode fails unless err carries code.

@@ -3,12 +3,14 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/store"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
 // Groups creates, shows, changes and deletes chat groups. Group ids are taken as the
@@ -23,6 +25,7 @@ type Groups struct {
 	users  UserStore
 	hasher Hasher
 	guard  guard
+	revoke revocations
 }
 
 // Mine lists the groups the signed-in caller owns, newest first.
@@ -77,7 +80,7 @@ func (g *Groups) Create(ctx context.Context, c Caller, title, passcode string) (
 	}
 	created, _, err := g.access.groups.CreateGroupWithOwner(ctx,
 		store.Group{ID: uuid.New(), OwnerID: owner.ID, Title: title, PasscodeHash: hash},
-		store.Member{ID: uuid.New(), DisplayName: owner.Name}, maxOwned)
+		store.Member{ID: uuid.New(), DisplayName: owner.Name, NameKey: nameKey(owner.Name)}, maxOwned)
 	if errors.Is(err, store.ErrTooManyGroups) {
 		return store.Group{}, g.tooMany(maxOwned, who)
 	}
@@ -94,35 +97,71 @@ func (g *Groups) Get(ctx context.Context, c Caller, groupID string) (store.Group
 	return g.access.visible(ctx, c, groupID, accessMember)
 }
 
-// Update changes the title, the passcode or both (nil leaves a field as it is); only the
-// owner may.
-func (g *Groups) Update(ctx context.Context, c Caller, groupID string, title, passcode *string) (store.Group, error) {
+// GroupChange is a change of a group; a nil field is left as it is.
+type GroupChange struct {
+	Title    *string
+	Passcode *string
+	// KeepMembers keeps the guests' memberships through a passcode change; by default
+	// they end (see Groups.Update).
+	KeepMembers bool
+}
+
+// Update changes the title, the passcode or both; only the owner may. A new passcode ends
+// every guest membership unless ch.KeepMembers: their sockets leave the room on every
+// realtime instance and their tokens stop working, so whoever had the old passcode (or a
+// leaked share link) must get the new one. Members with accounts keep their memberships.
+func (g *Groups) Update(ctx context.Context, c Caller, groupID string, ch GroupChange) (store.Group, error) {
 	group, err := g.access.visible(ctx, c, groupID, accessOwner)
 	if err != nil {
 		return store.Group{}, err
 	}
-	if title == nil && passcode == nil {
+	if ch.Title == nil && ch.Passcode == nil {
 		return store.Group{}, apperr.New(apperr.Invalid, "give a title, a passcode or both")
 	}
 	var u store.GroupUpdate
-	if title != nil {
-		if u.Title, err = cleanName(*title, "title"); err != nil {
+	if ch.Title != nil {
+		if u.Title, err = cleanName(*ch.Title, "title"); err != nil {
 			return store.Group{}, err
 		}
 	}
-	if passcode != nil {
-		if err := checkPasscode(*passcode); err != nil {
-			return store.Group{}, err
-		}
-		if err := g.guard.take(ctx, "groups:passcode:"+group.OwnerID.String(), g.guard.limits.PasscodeChangePerAccount,
-			"passcode changes", "passcode_change_per_account", zap.String("account", group.OwnerID.String())); err != nil {
-			return store.Group{}, err
-		}
-		if u.PasscodeHash, err = g.hasher.Hash(ctx, *passcode); err != nil {
-			return store.Group{}, err
-		}
+	if ch.Passcode == nil {
+		return g.access.groups.UpdateGroup(ctx, group.ID, u)
 	}
-	return g.access.groups.UpdateGroup(ctx, group.ID, u)
+	if err := checkPasscode(*ch.Passcode); err != nil {
+		return store.Group{}, err
+	}
+	if err := g.guard.take(ctx, "groups:passcode:"+group.OwnerID.String(), g.guard.limits.PasscodeChangePerAccount,
+		"passcode changes", "passcode_change_per_account", zap.String("account", group.OwnerID.String())); err != nil {
+		return store.Group{}, err
+	}
+	if u.PasscodeHash, err = g.hasher.Hash(ctx, *ch.Passcode); err != nil {
+		return store.Group{}, err
+	}
+	if ch.KeepMembers {
+		return g.access.groups.UpdateGroup(ctx, group.ID, u)
+	}
+	guests, err := g.access.members.GuestMemberIDs(ctx, group.ID)
+	if err != nil {
+		return store.Group{}, err
+	}
+	if err := g.revoke.revoke(ctx, group.ID, guests, wire.ReasonPasscodeChanged); err != nil {
+		return store.Group{}, err
+	}
+	updated, removed, err := g.access.groups.UpdateGroupRemovingGuests(ctx, group.ID, u)
+	if err != nil {
+		return store.Group{}, err
+	}
+	// Guests who joined between the listing and the change were removed with the others
+	// but not yet revoked in realtime. The change is made, so a failure here is only
+	// logged: their tokens are refused at renewal and expire within the token lifetime.
+	late := slices.DeleteFunc(removed, func(id uuid.UUID) bool { return slices.Contains(guests, id) })
+	if err := g.revoke.revoke(ctx, group.ID, late, wire.ReasonPasscodeChanged); err != nil {
+		g.guard.log.log.Error("revoking guests who joined during a passcode change failed",
+			zap.String("group", group.ID.String()), zap.Int("guests", len(late)), zap.Error(err))
+	}
+	g.guard.log.event(false, "guests_revoked", zap.String("group", group.ID.String()),
+		zap.Int("guests", len(guests)+len(late)), zap.String("reason", wire.ReasonPasscodeChanged))
+	return updated, nil
 }
 
 // Delete deletes a group with its members and messages; only the owner may.

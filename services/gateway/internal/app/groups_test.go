@@ -72,13 +72,19 @@ func TestGroupAccess(t *testing.T) {
 			call func(Caller, string) error
 		}{
 			{"reading the group", membersMay, func(c Caller, id string) error { _, err := b.Groups.Get(ctx, c, id); return err }},
-			{"listing the members", membersMay, func(c Caller, id string) error { _, err := b.Members.List(ctx, c, id); return err }},
+			{"listing the members", membersMay, func(c Caller, id string) error {
+				_, err := b.Members.List(ctx, c, id, MembersQuery{Limit: 10})
+				return err
+			}},
 			{"renewing a member token", membersMay, func(c Caller, id string) error { _, err := b.Members.RenewToken(ctx, c, id); return err }},
 			{"reading the history", membersMay, func(c Caller, id string) error {
 				_, _, err := b.History.Page(ctx, c, id, HistoryQuery{Limit: 10})
 				return err
 			}},
-			{"renaming the group", ownerMay, func(c Caller, id string) error { _, err := b.Groups.Update(ctx, c, id, &title, nil); return err }},
+			{"renaming the group", ownerMay, func(c Caller, id string) error {
+				_, err := b.Groups.Update(ctx, c, id, GroupChange{Title: &title})
+				return err
+			}},
 		}
 		for _, uc := range useCases {
 			for _, tt := range uc.may.cases(r) {
@@ -120,9 +126,9 @@ func TestCreateAndChangeGroups(t *testing.T) {
 			}
 		})
 		t.Run("the owner is the first member, under the account's name", func(t *testing.T) {
-			ms, err := b.Members.List(ctx, ownerCaller, g.ID.String())
-			if err != nil || len(ms) != 1 || ms[0].DisplayName != "Owner" || ms[0].UserID.UUID != owner.ID {
-				t.Fatalf("members = %+v, %v", ms, err)
+			p, err := b.Members.List(ctx, ownerCaller, g.ID.String(), MembersQuery{Limit: 10})
+			if err != nil || len(p.Members) != 1 || p.Members[0].DisplayName != "Owner" || p.Members[0].UserID.UUID != owner.ID || !p.Members[0].Owner {
+				t.Fatalf("members = %+v, %v", p.Members, err)
 			}
 		})
 		t.Run("the owner lists its groups newest first", func(t *testing.T) {
@@ -151,12 +157,12 @@ func TestCreateAndChangeGroups(t *testing.T) {
 			})
 		}
 		t.Run("an update must change something", func(t *testing.T) {
-			_, err := b.Groups.Update(ctx, ownerCaller, g.ID.String(), nil, nil)
+			_, err := b.Groups.Update(ctx, ownerCaller, g.ID.String(), GroupChange{})
 			wantCode(t, err, apperr.Invalid)
 		})
 		t.Run("a new passcode replaces the old one", func(t *testing.T) {
 			code := "brand new code"
-			if _, err := b.Groups.Update(ctx, ownerCaller, g.ID.String(), nil, &code); err != nil {
+			if _, err := b.Groups.Update(ctx, ownerCaller, g.ID.String(), GroupChange{Passcode: &code}); err != nil {
 				t.Fatal(err)
 			}
 			_, err := b.Members.Join(ctx, Caller{}, Joining{Client: "c", GroupID: g.ID.String(), Name: "Late", Passcode: "open sesame"})
@@ -167,7 +173,7 @@ func TestCreateAndChangeGroups(t *testing.T) {
 		})
 		t.Run("a bad new title is invalid and changes nothing", func(t *testing.T) {
 			bad := "tab\there"
-			_, err := b.Groups.Update(ctx, ownerCaller, g.ID.String(), &bad, nil)
+			_, err := b.Groups.Update(ctx, ownerCaller, g.ID.String(), GroupChange{Title: &bad})
 			wantCode(t, err, apperr.Invalid)
 			if stored, _ := b.st.Group(ctx, g.ID); stored.Title != "Book club" {
 				t.Fatalf("title became %q", stored.Title)
@@ -222,9 +228,9 @@ func TestGroupHashingIsLimitedPerAccount(t *testing.T) {
 			b.limiter.deny[key] = true
 			defer delete(b.limiter.deny, key)
 			code, title := "another passcode", "Renamed"
-			_, err := b.Groups.Update(ctx, ownerCaller, g.ID.String(), nil, &code)
+			_, err := b.Groups.Update(ctx, ownerCaller, g.ID.String(), GroupChange{Passcode: &code})
 			wantCode(t, err, apperr.RateLimited)
-			if _, err := b.Groups.Update(ctx, ownerCaller, g.ID.String(), &title, nil); err != nil {
+			if _, err := b.Groups.Update(ctx, ownerCaller, g.ID.String(), GroupChange{Title: &title}); err != nil {
 				t.Fatalf("a title change counted as a passcode change: %v", err)
 			}
 		})

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -10,16 +11,24 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/store"
 	"github.com/quickchat-go/quickchat/pkg/token"
+	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
-// Members lets people join groups with the passcode, renews their member tokens and lists
-// a group's members.
+// Members lets people join groups with the passcode, renews their member tokens, lists a
+// group's members, and ends memberships: a member leaves, the owner removes or bans one.
 type Members struct {
 	access   groupAccess
+	bans     BanStore
+	messages MessageStore
+	presence Presence
+	revoke   revocations
 	hasher   Hasher
 	guard    guard
 	tokens   TokenSigner
 	tokenTTL time.Duration
+	// maxAge caps a guest's membership from its last join with the passcode; 0: none.
+	maxAge time.Duration
+	now    func() time.Time
 }
 
 // MemberToken is a member token with the membership it proves.
@@ -29,6 +38,9 @@ type MemberToken struct {
 	// Token is a member JWT scoped to Group, valid for TTL.
 	Token string
 	TTL   time.Duration
+	// GuestKey is the guest's key, for guests who joined (empty otherwise): the client
+	// keeps it and sends it with later joins, which then return the same membership.
+	GuestKey string
 }
 
 // Joining is a request to join a group.
@@ -40,11 +52,17 @@ type Joining struct {
 	// Name is the display name the member will have.
 	Name     string
 	Passcode string
+	// GuestKey is the key a guest got from an earlier join, if any; ignored for
+	// accounts.
+	GuestKey string
 }
 
 // Join checks the passcode (on the server, never in the browser), records the member and
 // returns a member token scoped to this one group. A signed-in caller's membership is
-// linked to the account, and joining again returns the same membership.
+// linked to the account, and a guest's to its guest key (a new one when it sends none):
+// joining again with the same account or key returns the same membership. An account or
+// guest key the group banned is refused with CodeBanned, and a display name another
+// member has (compared as nameKey does, so the owner's name too) with apperr.Conflict.
 //
 // Attempts are limited per client address and per group before any passcode is checked,
 // and every wrong passcode makes the address and the group wait longer before the next
@@ -56,9 +74,22 @@ func (m *Members) Join(ctx context.Context, c Caller, in Joining) (MemberToken, 
 	if err := m.guard.take(ctx, "join:ip:"+in.Client, m.guard.limits.PasscodePerIP, "passcode attempts", "passcode_per_ip", byIP); err != nil {
 		return MemberToken{}, err
 	}
-	name, err := cleanName(in.Name, "name")
+	name, key, err := displayName(in.Name)
 	if err != nil {
 		return MemberToken{}, err
+	}
+	member := store.Member{ID: uuid.New(), DisplayName: name, NameKey: key}
+	if c.Claims != nil && c.Claims.Kind == token.KindAccess {
+		if uid, perr := uuid.Parse(c.Claims.Subject); perr == nil {
+			member.UserID = uuid.NullUUID{UUID: uid, Valid: true}
+		}
+	}
+	guestKey := ""
+	if !member.UserID.Valid && in.GuestKey != "" {
+		if member.GuestKeyHash, err = guestKeyHash(in.GuestKey); err != nil {
+			return MemberToken{}, err
+		}
+		guestKey = in.GuestKey
 	}
 	wrong := apperr.New(apperr.Forbidden, "wrong passcode")
 	if len(in.Passcode) > maxPasscodeLen {
@@ -68,6 +99,7 @@ func (m *Members) Join(ctx context.Context, c Caller, in Joining) (MemberToken, 
 	if err != nil {
 		return MemberToken{}, err
 	}
+	member.GroupID = g.ID
 	inGroup := zap.String("group", g.ID.String())
 	if err := m.guard.take(ctx, "join:group:"+g.ID.String(), m.guard.limits.PasscodePerGroup,
 		"passcode attempts for this group", "passcode_per_group", byIP, inGroup); err != nil {
@@ -103,76 +135,151 @@ func (m *Members) Join(ctx context.Context, c Caller, in Joining) (MemberToken, 
 			return MemberToken{}, err
 		}
 	}
-	member := store.Member{ID: uuid.New(), GroupID: g.ID, DisplayName: name}
-	if c.Claims != nil && c.Claims.Kind == token.KindAccess {
-		if uid, perr := uuid.Parse(c.Claims.Subject); perr == nil {
-			member.UserID = uuid.NullUUID{UUID: uid, Valid: true}
-		}
-	}
-	stored, err := m.access.members.CreateMember(ctx, member)
-	if apperr.Is(err, apperr.Conflict) && member.UserID.Valid {
-		// The account is already a member: hand out a fresh token for that membership.
-		stored, err = m.access.members.MemberByUser(ctx, g.ID, member.UserID.UUID)
-	}
+	// Bans are checked after the passcode, so only people who know it learn of one.
+	banned, err := m.bans.Banned(ctx, g.ID, member.UserID, member.GuestKeyHash)
 	if err != nil {
-		if apperr.Is(err, apperr.NotFound) {
-			// The group was deleted, or the account, between our reads and the insert.
-			err = errGroupNotFound
-		}
 		return MemberToken{}, err
 	}
-	return m.memberToken(g, stored)
+	if banned {
+		m.guard.log.event(true, "banned_join_refused", byIP, inGroup, memberAccount(member.UserID))
+		return MemberToken{}, apperr.New(CodeBanned, "you are banned from this group")
+	}
+	if !member.UserID.Valid && member.GuestKeyHash == nil {
+		guestKey, member.GuestKeyHash = newGuestKey()
+	}
+	stored, err := m.enter(ctx, g, member)
+	if err != nil {
+		return MemberToken{}, err
+	}
+	t, err := m.memberToken(g, stored, m.tokenTTL)
+	if stored.Guest() {
+		t.GuestKey = guestKey
+	}
+	return t, err
+}
+
+// enter returns the membership of member's account or guest key in g when there is one,
+// else stores member; either way the membership is touched as a join with the passcode.
+func (m *Members) enter(ctx context.Context, g store.Group, member store.Member) (store.Member, error) {
+	for range 2 {
+		existing, err := m.existing(ctx, g, member)
+		if err == nil {
+			return m.access.members.TouchMember(ctx, existing.ID, m.now(), true)
+		}
+		if !apperr.Is(err, apperr.NotFound) {
+			return store.Member{}, err
+		}
+		stored, err := m.access.members.CreateMemberWithPasscode(ctx, member, g.PasscodeHash)
+		switch {
+		case err == nil:
+			return stored, nil
+		case errors.Is(err, store.ErrNameTaken):
+			return store.Member{}, apperr.Wrap(err, apperr.Conflict, "another member of this group is called %q; choose another name", member.DisplayName)
+		case apperr.Is(err, apperr.NotFound):
+			// The group was deleted, or the account, between our reads and the insert.
+			return store.Member{}, errGroupNotFound
+		case !apperr.Is(err, apperr.Conflict):
+			return store.Member{}, err
+		}
+		// The account or guest key joined at the same moment: take that membership.
+	}
+	return store.Member{}, apperr.New(apperr.Unavailable, "the membership changed while joining; try again")
+}
+
+// existing finds the membership of member's account or guest key in g.
+func (m *Members) existing(ctx context.Context, g store.Group, member store.Member) (store.Member, error) {
+	switch {
+	case member.UserID.Valid:
+		return m.access.members.MemberByUser(ctx, g.ID, member.UserID.UUID)
+	case member.GuestKeyHash != nil:
+		return m.access.members.MemberByGuestKey(ctx, g.ID, member.GuestKeyHash)
+	}
+	return store.Member{}, apperr.New(apperr.NotFound, "member not found")
 }
 
 // RenewToken issues a fresh member token without the passcode, for a caller who proves
 // membership with a member token of this group (even one about to expire) or with the
-// access token of an account that is a member.
+// access token of an account that is a member. Only a membership that still exists and
+// is not banned is renewed (else CodeRevoked), and a guest's only until the membership
+// age cap from its last join with the passcode: the token never outlives it.
 func (m *Members) RenewToken(ctx context.Context, c Caller, groupID string) (MemberToken, error) {
 	g, err := m.access.visible(ctx, c, groupID, accessMember)
 	if err != nil {
 		return MemberToken{}, err
 	}
-	var member store.Member
-	switch c.Claims.Kind {
-	case token.KindMember:
-		id, perr := uuid.Parse(c.Claims.Subject)
-		if perr != nil {
-			return MemberToken{}, errGroupNotFound
-		}
-		member, err = m.access.members.Member(ctx, id)
-		if err == nil && member.GroupID != g.ID {
-			err = errGroupNotFound
-		}
-	default:
-		uid, _ := uuid.Parse(c.Claims.Subject)
-		member, err = m.access.members.MemberByUser(ctx, g.ID, uid)
-	}
+	member, err := m.access.own(ctx, c, g)
 	if err != nil {
+		return MemberToken{}, err
+	}
+	if banned, err := m.bans.Banned(ctx, g.ID, member.UserID, member.GuestKeyHash); err != nil {
+		return MemberToken{}, err
+	} else if banned {
+		return MemberToken{}, errRevoked
+	}
+	ttl := m.tokenTTL
+	if member.Guest() && m.maxAge > 0 {
+		left := member.PasscodeAt.Add(m.maxAge).Sub(m.now())
+		if left < time.Second {
+			return MemberToken{}, apperr.New(CodeRevoked, "guest memberships last %s from joining; join again with the passcode", m.maxAge)
+		}
+		ttl = min(ttl, left.Truncate(time.Second))
+	}
+	if member, err = m.access.members.TouchMember(ctx, member.ID, m.now(), false); err != nil {
 		if apperr.Is(err, apperr.NotFound) {
-			err = errGroupNotFound
+			err = errRevoked
 		}
 		return MemberToken{}, err
 	}
-	return m.memberToken(g, member)
+	return m.memberToken(g, member, ttl)
 }
 
-// List returns a group's members in joining order, to its members.
-func (m *Members) List(ctx context.Context, c Caller, groupID string) ([]store.Member, error) {
+func (m *Members) memberToken(g store.Group, member store.Member, ttl time.Duration) (MemberToken, error) {
+	tok, err := m.tokens.Sign(memberClaims(g, member), ttl)
+	if err != nil {
+		return MemberToken{}, err
+	}
+	return MemberToken{Group: g, Member: member, Token: tok, TTL: ttl}, nil
+}
+
+func memberClaims(g store.Group, member store.Member) token.Claims {
+	c := token.Claims{
+		Subject: member.ID.String(), Kind: token.KindMember, GroupID: g.ID.String(), Name: member.DisplayName,
+		Guest: member.Guest(),
+	}
+	if member.UserID.Valid {
+		c.UserID = member.UserID.UUID.String()
+	}
+	return c
+}
+
+// Leave ends the caller's own membership (its member token's, or its account's): its
+// sockets leave the room on every realtime instance and its member tokens stop working.
+// The owner cannot leave (apperr.Conflict): it deletes the group instead.
+func (m *Members) Leave(ctx context.Context, c Caller, groupID string) error {
 	g, err := m.access.visible(ctx, c, groupID, accessMember)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return m.access.members.Members(ctx, g.ID)
+	me, err := m.access.own(ctx, c, g)
+	if err != nil {
+		return err
+	}
+	if me.UserID.Valid && me.UserID.UUID == g.OwnerID {
+		return apperr.New(apperr.Conflict, "the owner cannot leave the group; delete it instead")
+	}
+	if err := m.revoke.revoke(ctx, g.ID, []uuid.UUID{me.ID}, wire.ReasonLeft); err != nil {
+		return err
+	}
+	if _, err := m.access.members.DeleteMember(ctx, g.ID, me.ID); err != nil && !apperr.Is(err, apperr.NotFound) {
+		return err
+	}
+	return nil
 }
 
-func (m *Members) memberToken(g store.Group, member store.Member) (MemberToken, error) {
-	claims := token.Claims{Subject: member.ID.String(), Kind: token.KindMember, GroupID: g.ID.String(), Name: member.DisplayName}
-	if member.UserID.Valid {
-		claims.UserID = member.UserID.UUID.String()
+// memberAccount names the account behind a membership in a security event, if any.
+func memberAccount(user uuid.NullUUID) zap.Field {
+	if !user.Valid {
+		return zap.Skip()
 	}
-	tok, err := m.tokens.Sign(claims, m.tokenTTL)
-	if err != nil {
-		return MemberToken{}, err
-	}
-	return MemberToken{Group: g, Member: member, Token: tok, TTL: m.tokenTTL}, nil
+	return zap.String("account", user.UUID.String())
 }

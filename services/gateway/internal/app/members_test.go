@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"strings"
@@ -24,15 +25,41 @@ func TestJoin(t *testing.T) {
 			return b.Members.Join(ctx, c, Joining{Client: "192.0.2.1", GroupID: g.ID.String(), Name: name, Passcode: passcode})
 		}
 
-		t.Run("a guest gets a member token scoped to the group", func(t *testing.T) {
+		var guestKey string
+		t.Run("a guest gets a member token scoped to the group and a guest key", func(t *testing.T) {
 			mt, err := join(Caller{}, " Guest ", "open sesame")
 			if err != nil {
 				t.Fatal(err)
 			}
 			c := b.signer.last
 			if mt.Member.DisplayName != "Guest" || mt.Member.UserID.Valid || mt.TTL != 15*time.Minute ||
-				c.Kind != token.KindMember || c.GroupID != g.ID.String() || c.Subject != mt.Member.ID.String() || c.UserID != "" || c.Name != "Guest" {
+				c.Kind != token.KindMember || c.GroupID != g.ID.String() || c.Subject != mt.Member.ID.String() || c.UserID != "" || c.Name != "Guest" || !c.Guest {
 				t.Fatalf("member %+v, claims %+v", mt.Member, c)
+			}
+			hash, err := guestKeyHash(mt.GuestKey)
+			if err != nil || !bytes.Equal(hash, mt.Member.GuestKeyHash) {
+				t.Fatalf("guest key %q does not hash to the stored %x (%v)", mt.GuestKey, mt.Member.GuestKeyHash, err)
+			}
+			guestKey = mt.GuestKey
+		})
+		t.Run("a guest joining again with its key gets the same membership and key", func(t *testing.T) {
+			first, err := b.st.MemberByGuestKey(ctx, g.ID, mustHash(t, guestKey))
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := b.Members.Join(ctx, Caller{}, Joining{Client: "192.0.2.1", GroupID: g.ID.String(), Name: "Other name", Passcode: "open sesame", GuestKey: guestKey})
+			if err != nil || again.Member.ID != first.ID || again.GuestKey != guestKey || again.Member.DisplayName != "Guest" {
+				t.Fatalf("joined again as %+v with key %q (%v), first %+v", again.Member, again.GuestKey, err, first)
+			}
+		})
+		t.Run("a guest key that this server did not issue is invalid", func(t *testing.T) {
+			_, err := b.Members.Join(ctx, Caller{}, Joining{Client: "c", GroupID: g.ID.String(), Name: "Keyed", Passcode: "open sesame", GuestKey: "not-a-key"})
+			wantCode(t, err, apperr.Invalid)
+		})
+		t.Run("an account gets no guest key and a token without the guest claim", func(t *testing.T) {
+			mt, err := join(memberCaller, "Member", "open sesame")
+			if err != nil || mt.GuestKey != "" || b.signer.last.Guest {
+				t.Fatalf("account joined with key %q, claims %+v (%v)", mt.GuestKey, b.signer.last, err)
 			}
 		})
 		t.Run("an account's membership is linked and joining again returns it", func(t *testing.T) {
@@ -58,6 +85,8 @@ func TestJoin(t *testing.T) {
 			{"a wrong passcode is forbidden", g.ID.String(), "Mallory", "guess", apperr.Forbidden, true},
 			{"an over-long passcode is forbidden without a check", g.ID.String(), "Mallory", strings.Repeat("x", 129), apperr.Forbidden, false},
 			{"a bad name is invalid", g.ID.String(), "\x00", "open sesame", apperr.Invalid, false},
+			{"the name of a member is a conflict, whatever its case", g.ID.String(), "gUEST", "open sesame", apperr.Conflict, true},
+			{"the owner's name is a conflict", g.ID.String(), "OWNER", "open sesame", apperr.Conflict, true},
 			{"an unknown group is not found", uuid.NewString(), "Mallory", "open sesame", apperr.NotFound, false},
 			{"a malformed group id is not found", "../etc", "Mallory", "open sesame", apperr.NotFound, false},
 		}
@@ -103,10 +132,10 @@ func TestRenewToken(t *testing.T) {
 				t.Fatalf("renewed %+v, %v", mt.Member, err)
 			}
 		})
-		t.Run("a member token naming a member that does not exist is not found", func(t *testing.T) {
+		t.Run("a member token whose membership ended is refused as revoked", func(t *testing.T) {
 			ghost := Bearer(token.Claims{Subject: uuid.NewString(), Kind: token.KindMember, GroupID: g.ID.String()})
 			_, err := b.Members.RenewToken(ctx, ghost, g.ID.String())
-			wantCode(t, err, apperr.NotFound)
+			wantCode(t, err, CodeRevoked)
 		})
 		t.Run("a member token whose member belongs to another group is not found", func(t *testing.T) {
 			other := b.group(t, owner, "Other")
@@ -154,6 +183,56 @@ func TestWrongPasscodesBackOff(t *testing.T) {
 				t.Fatalf("the address has %d failures, want 3", b.limiter.failures["passcode:ip:mallory"])
 			}
 			wantCode(t, join("mallory", "open sesame"), apperr.RateLimited)
+		})
+	})
+}
+
+// mustHash is the hash of a guest key the server issued.
+func mustHash(t testing.TB, key string) []byte {
+	t.Helper()
+	h, err := guestKeyHash(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestGuestMembershipsLastAtMostTheMaximumAge(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		b.maxAge = time.Hour
+		b.build(Limits{})
+		b.now = time.Now()
+		_, owner := b.account(t, "Owner")
+		g := b.group(t, owner, "Club")
+		guest, guestCaller := b.guest(t, g, "Guest")
+
+		t.Run("a renewal near the cap gets a token that ends at the cap", func(t *testing.T) {
+			b.now = guest.PasscodeAt.Add(time.Hour - 5*time.Minute)
+			mt, err := b.Members.RenewToken(ctx, guestCaller, g.ID.String())
+			if err != nil || mt.TTL > 5*time.Minute || mt.TTL < 4*time.Minute {
+				t.Fatalf("renewed for %v (%v), want about 5m", mt.TTL, err)
+			}
+		})
+		t.Run("beyond the cap the guest is refused as revoked", func(t *testing.T) {
+			b.now = guest.PasscodeAt.Add(time.Hour + time.Minute)
+			_, err := b.Members.RenewToken(ctx, guestCaller, g.ID.String())
+			wantCode(t, err, CodeRevoked)
+		})
+		t.Run("accounts are not capped", func(t *testing.T) {
+			if _, err := b.Members.RenewToken(ctx, owner, g.ID.String()); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("joining again with the passcode restarts the age", func(t *testing.T) {
+			key := b.guestKeys[guest.ID]
+			mt, err := b.Members.Join(ctx, Caller{}, Joining{Client: "c", GroupID: g.ID.String(), Name: "Guest", Passcode: "open sesame", GuestKey: key})
+			if err != nil || mt.Member.ID != guest.ID {
+				t.Fatalf("joined again as %+v (%v)", mt.Member, err)
+			}
+			if _, err := b.Members.RenewToken(ctx, guestCaller, g.ID.String()); err != nil {
+				t.Fatalf("renewal after a fresh join: %v", err)
+			}
 		})
 	})
 }

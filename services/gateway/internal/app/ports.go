@@ -51,17 +51,49 @@ type GroupStore interface {
 	// GroupsByOwner lists the groups an account owns, newest first.
 	GroupsByOwner(ctx context.Context, owner uuid.UUID) ([]store.Group, error)
 	UpdateGroup(ctx context.Context, id uuid.UUID, u store.GroupUpdate) (store.Group, error)
+	// UpdateGroupRemovingGuests is UpdateGroup that also deletes every guest membership
+	// of the group, atomically, and returns the deleted members' ids.
+	UpdateGroupRemovingGuests(ctx context.Context, id uuid.UUID, u store.GroupUpdate) (store.Group, []uuid.UUID, error)
 	DeleteGroup(ctx context.Context, id uuid.UUID) error
 }
 
-// MemberStore keeps memberships. CreateMember fails with apperr.Conflict when the account
-// is already a member and with apperr.NotFound when the group or account is gone.
+// MemberStore keeps memberships. A membership that ends is deleted; a later join makes a
+// new member with a new id. Lookups of missing members fail with apperr.NotFound.
 type MemberStore interface {
-	CreateMember(ctx context.Context, m store.Member) (store.Member, error)
+	// CreateMemberWithPasscode stores a member who proved the passcode whose hash is
+	// passcodeHash. It fails with store.ErrNameTaken when another member of the group
+	// has m's NameKey, with store.ErrPasscodeChanged when the group's passcode is no
+	// longer that one, with apperr.Conflict when the account or guest key is a member
+	// already, and with apperr.NotFound when the group or account is gone.
+	CreateMemberWithPasscode(ctx context.Context, m store.Member, passcodeHash string) (store.Member, error)
 	Member(ctx context.Context, id uuid.UUID) (store.Member, error)
 	MemberByUser(ctx context.Context, group, user uuid.UUID) (store.Member, error)
-	// Members lists a group's members in joining order.
-	Members(ctx context.Context, group uuid.UUID) ([]store.Member, error)
+	MemberByGuestKey(ctx context.Context, group uuid.UUID, keyHash []byte) (store.Member, error)
+	// MembersPage returns up to limit members of a group in joining order after the
+	// cursor.
+	MembersPage(ctx context.Context, group uuid.UUID, after store.MemberCursor, limit int) ([]store.Member, error)
+	// TouchMember records a join or token renewal at now; passcode says the member
+	// proved the passcode, which restarts its membership age.
+	TouchMember(ctx context.Context, id uuid.UUID, now time.Time, passcode bool) (store.Member, error)
+	// DeleteMember ends a membership of the group and returns it.
+	DeleteMember(ctx context.Context, group, id uuid.UUID) (store.Member, error)
+	// GuestMemberIDs lists the ids of the group's guests.
+	GuestMemberIDs(ctx context.Context, group uuid.UUID) ([]uuid.UUID, error)
+}
+
+// BanStore keeps the bans of groups.
+type BanStore interface {
+	// BanMember deletes the membership and stores a ban of its account or guest key
+	// with the id banID, atomically; a membership that ended already is
+	// apperr.NotFound.
+	BanMember(ctx context.Context, group, member, banID uuid.UUID) (store.Ban, error)
+	// Bans lists a group's bans, oldest first.
+	Bans(ctx context.Context, group uuid.UUID) ([]store.Ban, error)
+	// DeleteBan lifts a ban; apperr.NotFound when the group has no such ban.
+	DeleteBan(ctx context.Context, group, id uuid.UUID) error
+	// Banned reports whether the group bans the account or the guest key hash (either
+	// may be absent).
+	Banned(ctx context.Context, group uuid.UUID, user uuid.NullUUID, guestKeyHash []byte) (bool, error)
 }
 
 // MessageStore reads a group's stored messages (the persister writes them).
@@ -70,6 +102,23 @@ type MessageStore interface {
 	MessagesBefore(ctx context.Context, group, before uuid.UUID, limit int) ([]store.Message, error)
 	// MessagesAfter returns up to limit messages with ids above after, oldest first.
 	MessagesAfter(ctx context.Context, group, after uuid.UUID, limit int) ([]store.Message, error)
+	// MessageCounts returns how many messages each sender has in the group; senders
+	// without messages are absent.
+	MessageCounts(ctx context.Context, group uuid.UUID, senders []uuid.UUID) (map[uuid.UUID]int64, error)
+}
+
+// Revoker ends memberships in the realtime service, on every instance: the members'
+// sockets get a removed frame and leave the room, and their tokens can no longer join
+// it or send to it. room and members are group and member ids; reason is one of the
+// wire.Reason values. Revoking again is harmless.
+type Revoker interface {
+	Revoke(ctx context.Context, room string, members []string, reason string) error
+}
+
+// Presence tells which members of a room (member ids) have a live connection to the
+// realtime service.
+type Presence interface {
+	Online(ctx context.Context, room string) (map[string]bool, error)
 }
 
 // Sessions starts, renews and ends account sessions (refresh-token families).

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
 )
 
@@ -28,9 +30,9 @@ var hostile = []string{
 	`"quoted" \backslash\ &amp; &lt;`,
 }
 
-// TestHostileTextIsStoredAndReturnedVerbatim: display names, account names and group
-// titles that look like code come back exactly as sent, JSON-encoded so that no byte of
-// them is markup, and the SQL among them drops nothing.
+// TestHostileTextIsStoredAndReturnedVerbatim: account names and group titles that look like
+// code come back exactly as sent, and display names as sent up to NFKC normalisation,
+// JSON-encoded so that no byte of them is markup, and the SQL among them drops nothing.
 func TestHostileTextIsStoredAndReturnedVerbatim(t *testing.T) {
 	e := setup(t)
 	for _, text := range hostile {
@@ -47,9 +49,19 @@ func TestHostileTextIsStoredAndReturnedVerbatim(t *testing.T) {
 			if g.Title != text {
 				t.Fatalf("title came back as %q, want %q", g.Title, text)
 			}
-			j := e.join(t, g, text, "")
-			if j.Member.DisplayName != text || e.verify(t, j.Token).Name != text {
-				t.Fatalf("display name came back as %q (token %q), want %q", j.Member.DisplayName, e.verify(t, j.Token).Name, text)
+			// The owner has the account's name, so the guest takes another. Display names
+			// are NFKC-normalised, and may not reorder text (issue 14).
+			name := text + "!"
+			jr := e.tryJoin(t, g, name, "", "")
+			if strings.ContainsAny(text, "\u202a\u202b\u202c\u202d\u202e") {
+				wantError(t, jr, http.StatusBadRequest, "invalid")
+				return
+			}
+			want(t, jr, http.StatusOK)
+			var j joinBody
+			jr.decode(t, &j)
+			if name = norm.NFKC.String(name); j.Member.DisplayName != name || e.verify(t, j.Token).Name != name {
+				t.Fatalf("display name came back as %q (token %q), want %q", j.Member.DisplayName, e.verify(t, j.Token).Name, name)
 			}
 			r := e.do(t, req{method: "GET", path: "/api/chat-group/" + g.ID.String() + "/members", bearer: j.Token})
 			want(t, r, http.StatusOK)
@@ -68,37 +80,37 @@ func TestHostileTextIsStoredAndReturnedVerbatim(t *testing.T) {
 	e.createGroup(t, a, "Still here")
 }
 
-// TestLongNamesAndTitlesAreBoundedInCharacters: the limits count characters, so 100
-// four-byte characters are accepted and 101 one-byte characters are not, and a name far
-// beyond the limit is refused without reaching the database.
+// TestLongNamesAndTitlesAreBoundedInCharacters: the limits count characters (40 for
+// display names, 100 for titles), so 40 or 100 four-byte characters are accepted and 41 or
+// 101 one-byte characters are not, and a name far beyond the limit is refused without
+// reaching the database.
 func TestLongNamesAndTitlesAreBoundedInCharacters(t *testing.T) {
 	e := setup(t)
 	owner := e.register(t, "Owner")
 	g := e.createGroup(t, owner, "Lengths")
 	tests := []struct {
-		name   string
-		text   string
-		status int
+		name        string
+		text        string
+		status      int // of the join
+		titleStatus int
 	}{
-		{"100 ASCII characters are accepted", strings.Repeat("a", 100), http.StatusOK},
-		{"100 four-byte characters are accepted", strings.Repeat("\U0001F600", 100), http.StatusOK},
-		{"101 characters are refused", strings.Repeat("a", 101), http.StatusBadRequest},
-		{"a name as long as the body limit allows is refused", strings.Repeat("n", 3500), http.StatusBadRequest},
-		{"a name beyond the body limit is refused as too large", strings.Repeat("n", 5000), http.StatusRequestEntityTooLarge},
-		{"only spaces are refused", strings.Repeat(" ", 50), http.StatusBadRequest},
-		{"a control character is refused", "tab\there", http.StatusBadRequest},
-		{"a NUL is refused", "nul\x00here", http.StatusBadRequest},
+		{"40 ASCII characters are accepted", strings.Repeat("a", 40), http.StatusOK, http.StatusCreated},
+		{"40 four-byte characters are accepted", strings.Repeat("\U0001F600", 40), http.StatusOK, http.StatusCreated},
+		{"41 characters are a title but no name", strings.Repeat("b", 41), http.StatusBadRequest, http.StatusCreated},
+		{"100 four-byte characters are a title", strings.Repeat("\U0001F601", 100), http.StatusBadRequest, http.StatusCreated},
+		{"101 characters are refused", strings.Repeat("c", 101), http.StatusBadRequest, http.StatusBadRequest},
+		{"a name as long as the body limit allows is refused", strings.Repeat("n", 3500), http.StatusBadRequest, http.StatusBadRequest},
+		{"a name beyond the body limit is refused as too large", strings.Repeat("n", 5000), http.StatusRequestEntityTooLarge, http.StatusRequestEntityTooLarge},
+		{"only spaces are refused", strings.Repeat(" ", 50), http.StatusBadRequest, http.StatusBadRequest},
+		{"a control character is refused", "tab\there", http.StatusBadRequest, http.StatusBadRequest},
+		{"a NUL is refused", "nul\x00here", http.StatusBadRequest, http.StatusBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			join := e.do(t, req{method: "POST", path: "/api/chat-group/" + g.ID.String() + "/join", body: map[string]string{"name": tt.text, "passcode": g.passcode}})
 			want(t, join, tt.status)
 			title := e.do(t, req{method: "POST", path: "/api/chat-group", bearer: owner.access, body: map[string]string{"title": tt.text, "passcode": "long enough"}})
-			wantTitle := tt.status
-			if wantTitle == http.StatusOK {
-				wantTitle = http.StatusCreated
-			}
-			want(t, title, wantTitle)
+			want(t, title, tt.titleStatus)
 			if tt.status == http.StatusOK {
 				var j joinBody
 				join.decode(t, &j)

@@ -31,20 +31,44 @@ func groupOut(g store.Group) gatewayapi.Group {
 }
 
 func memberOut(m store.Member) gatewayapi.Member {
-	return gatewayapi.Member{ID: m.ID.String(), DisplayName: m.DisplayName, IsGuest: !m.UserID.Valid, JoinedAt: gatewayapi.NewTime(m.CreatedAt)}
+	return gatewayapi.Member{ID: m.ID.String(), DisplayName: m.DisplayName, IsGuest: m.Guest(), JoinedAt: gatewayapi.NewTime(m.CreatedAt)}
 }
 
 func (s *Server) membershipOut(t app.MemberToken) gatewayapi.Membership {
 	return gatewayapi.Membership{
 		Group: groupOut(t.Group), Member: memberOut(t.Member), Token: t.Token,
 		ExpiresIn: int(t.TTL.Seconds()), RealtimeURL: s.RealtimeURL,
+		Guest: t.Member.Guest(), GuestKey: t.GuestKey,
 	}
+}
+
+// memberListOut carries the owner-only fields only when the page has them.
+func memberListOut(p app.MemberPage) gatewayapi.MemberList {
+	return gatewayapi.MemberList{
+		NextCursor: p.NextCursor,
+		Members: listOut(p.Members, func(m app.ListedMember) gatewayapi.GroupMember {
+			out := gatewayapi.GroupMember{
+				MemberID: m.ID.String(), Name: m.DisplayName, Guest: m.Guest(), Owner: m.Owner,
+				JoinedAt: gatewayapi.NewTime(m.CreatedAt),
+			}
+			if p.Private {
+				seen, online, count := gatewayapi.NewTime(m.LastSeenAt), m.Online, m.Messages
+				out.LastSeenAt, out.Online, out.MessageCount = &seen, &online, &count
+			}
+			return out
+		}),
+	}
+}
+
+// banOut never carries the guest key hash.
+func banOut(b store.Ban) gatewayapi.Ban {
+	return gatewayapi.Ban{BanID: b.ID.String(), Name: b.DisplayName, Guest: b.Guest(), CreatedAt: gatewayapi.NewTime(b.CreatedAt)}
 }
 
 func messageOut(m store.Message) gatewayapi.Message {
 	return gatewayapi.Message{
 		ID: m.ID.String(), GroupID: m.GroupID.String(), SenderID: m.SenderID.String(), SenderName: m.SenderName,
-		ClientMsgID: m.ClientMsgID, Body: m.Body, CreatedAt: gatewayapi.NewTime(m.CreatedAt),
+		ClientMsgID: m.ClientMsgID, Body: m.Body, CreatedAt: gatewayapi.NewTime(m.CreatedAt), SenderGuest: m.SenderGuest,
 	}
 }
 

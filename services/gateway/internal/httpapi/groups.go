@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/quickchat-go/quickchat/pkg/gatewayapi"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/app"
 )
 
 func (s *Server) registerGroupRoutes(r chi.Router) {
@@ -57,7 +58,9 @@ func (s *Server) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	g, err := s.App.Groups.Update(r.Context(), callerOf(r), chi.URLParam(r, "id"), in.Title, in.Passcode)
+	g, err := s.App.Groups.Update(r.Context(), callerOf(r), chi.URLParam(r, "id"), app.GroupChange{
+		Title: in.Title, Passcode: in.Passcode, KeepMembers: in.KeepMembers,
+	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -41,12 +41,13 @@ func TestGroupCRUD(t *testing.T) {
 		want(t, r, http.StatusOK)
 		var b struct {
 			Members []struct {
-				DisplayName string `json:"display_name"`
-				IsGuest     bool   `json:"is_guest"`
+				Name  string `json:"name"`
+				Guest bool   `json:"guest"`
+				Owner bool   `json:"owner"`
 			}
 		}
 		r.decode(t, &b)
-		if len(b.Members) != 1 || b.Members[0].DisplayName != "Owner" || b.Members[0].IsGuest {
+		if len(b.Members) != 1 || b.Members[0].Name != "Owner" || b.Members[0].Guest || !b.Members[0].Owner {
 			t.Fatalf("members = %+v", b.Members)
 		}
 	})

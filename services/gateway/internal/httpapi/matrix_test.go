@@ -39,8 +39,11 @@ type world struct {
 	otherAcct             account
 	g, other              group
 	guestJoin, otherJoin  joinBody
-	tokens                [principals]string
-	secretsOfG            []string // what non-members must never see
+	// victim is a guest of g for the routes that end a membership; banID a ban of g.
+	victim     joinBody
+	banID      string
+	tokens     [principals]string
+	secretsOfG []string // what non-members must never see
 }
 
 func newWorld(t testing.TB, e *env) *world {
@@ -55,6 +58,17 @@ func newWorld(t testing.TB, e *env) *world {
 	w.guestJoin = e.join(t, w.g, guestName, "")
 	memberJoin := e.join(t, w.g, "Member in room "+uuid.NewString()[:8], w.memberAcct.access)
 	w.otherJoin = e.join(t, w.other, "Other guest", "")
+	victimName, bannedName := "Victim "+uuid.NewString()[:8], "Banned "+uuid.NewString()[:8]
+	w.victim = e.join(t, w.g, victimName, "")
+	banned := e.join(t, w.g, bannedName, "")
+	r := e.do(t, req{method: "POST", path: "/api/chat-group/" + w.g.ID.String() + "/bans", bearer: w.ownerAcct.access,
+		body: map[string]string{"member_id": banned.Member.ID.String()}})
+	want(t, r, http.StatusCreated)
+	var ban struct {
+		BanID string `json:"ban_id"`
+	}
+	r.decode(t, &ban)
+	w.banID = ban.BanID
 	seedMessages(t, e.st, w.g.ID, 3)
 
 	expiredTok, err := e.signer.SignAt(token.Claims{Subject: w.ownerAcct.id.String(), Kind: token.KindAccess, Name: "Owner"},
@@ -78,7 +92,7 @@ func newWorld(t testing.TB, e *env) *world {
 		anonymous: "", expired: expiredTok, forged: forgedTok, otherUser: w.otherAcct.access,
 		otherMember: w.otherJoin.Token, guest: w.guestJoin.Token, member: w.memberAcct.access, owner: w.ownerAcct.access,
 	}
-	w.secretsOfG = []string{w.g.Title, guestName, memberJoin.Member.DisplayName, "message 0", "message 1", "message 2"}
+	w.secretsOfG = []string{w.g.Title, guestName, memberJoin.Member.DisplayName, victimName, bannedName, "message 0", "message 1", "message 2"}
 	return w
 }
 
@@ -147,6 +161,17 @@ var matrix = []cell{
 		body: func(w *world) any { return map[string]string{"name": "Joiner", "passcode": w.g.passcode} }},
 	{route: "GET /api/chat-group/{id}/members", path: inGroup("/members"), status: membersOK(200), groupScoped: true},
 	{route: "POST /api/chat-group/{id}/token", path: inGroup("/token"), status: membersOK(200), groupScoped: true},
+	// Members leave on their own; the owner cannot (it deletes the group instead).
+	{route: "POST /api/chat-group/{id}/leave", path: inGroup("/leave"), status: [principals]int{401, 401, 401, 404, 404, 204, 204, 409}, groupScoped: true},
+	{route: "DELETE /api/chat-group/{id}/members/{member_id}", status: ownerOK(204), groupScoped: true,
+		path: func(w *world) string {
+			return "/api/chat-group/" + w.g.ID.String() + "/members/" + w.victim.Member.ID.String()
+		}},
+	{route: "POST /api/chat-group/{id}/bans", path: inGroup("/bans"), status: ownerOK(201), groupScoped: true,
+		body: func(w *world) any { return map[string]string{"member_id": w.victim.Member.ID.String()} }},
+	{route: "GET /api/chat-group/{id}/bans", path: inGroup("/bans"), status: ownerOK(200), groupScoped: true},
+	{route: "DELETE /api/chat-group/{id}/bans/{ban_id}", status: ownerOK(204), groupScoped: true,
+		path: func(w *world) string { return "/api/chat-group/" + w.g.ID.String() + "/bans/" + w.banID }},
 	{route: "GET /api/chats/{id}", path: func(w *world) string { return "/api/chats/" + w.g.ID.String() }, status: membersOK(200), groupScoped: true},
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/gatewayapi"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/app"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
 )
 
@@ -26,6 +27,8 @@ var statusOf = map[apperr.Code]int{
 	apperr.Invalid:       http.StatusBadRequest,
 	apperr.Unauthorized:  http.StatusUnauthorized,
 	apperr.Forbidden:     http.StatusForbidden,
+	app.CodeBanned:       http.StatusForbidden,
+	app.CodeRevoked:      http.StatusForbidden,
 	apperr.NotFound:      http.StatusNotFound,
 	codeMethodNotAllowed: http.StatusMethodNotAllowed,
 	apperr.Conflict:      http.StatusConflict,

@@ -5,21 +5,26 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/rueidis"
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
 	"github.com/quickchat-go/quickchat/pkg/clientip"
+	"github.com/quickchat-go/quickchat/pkg/roomredis"
 	"github.com/quickchat-go/quickchat/pkg/store"
 	"github.com/quickchat-go/quickchat/pkg/token"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/app"
@@ -41,6 +46,10 @@ type env struct {
 	key    *ecdsa.PrivateKey
 	signer *token.Signer
 	oidc   *oidctest.Provider
+	// revoker records the memberships the API ended (unless the env uses real Redis);
+	// presence says who is online.
+	revoker  *recordingRevoker
+	presence *fakePresence
 
 	mu sync.Mutex
 	// secrets are passwords and passcodes that no response may ever contain.
@@ -53,6 +62,17 @@ type options struct {
 	oidc    bool
 	origins []string
 	session session.Config
+	// rooms, when set, revokes and reads presence in real Redis instead of the fakes.
+	rooms *roomsInRedis
+}
+
+// roomsInRedis is realtime's Redis for an env: the roomredis revoker and presence over
+// one test's key prefix.
+type roomsInRedis struct {
+	client   rueidis.Client
+	layout   roomredis.Layout
+	revoker  *roomredis.Revoker
+	presence *roomredis.Presence
 }
 
 // generous limits keep tests that are not about abuse limits from tripping them.
@@ -72,6 +92,92 @@ func withAllowedOrigins(origins ...string) func(*options) {
 	return func(o *options) { o.origins = origins }
 }
 func withSessions(c session.Config) func(*options) { return func(o *options) { o.session = c } }
+
+// withRedis ends memberships in real Redis (the stack's, under a key prefix of the test's
+// own) through pkg/roomredis, as the gateway does; it skips with -short.
+func withRedis(t testing.TB, rooms **roomsInRedis) func(*options) {
+	t.Helper()
+	client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{testenv.RedisAddr(t)}, DisableCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	r := &roomsInRedis{client: client, layout: roomredis.Layout{Prefix: testenv.KeyPrefix(t), Shards: 4}}
+	if r.revoker, err = roomredis.NewRevoker(client, r.layout); err != nil {
+		t.Fatal(err)
+	}
+	if r.presence, err = roomredis.NewPresence(client, r.layout); err != nil {
+		t.Fatal(err)
+	}
+	*rooms = r
+	return func(o *options) { o.rooms = r }
+}
+
+// recordingRevoker records every revocation, like realtime would see them; fail makes it
+// fail like an unreachable Redis.
+type recordingRevoker struct {
+	mu    sync.Mutex
+	calls []revocation
+	fail  bool
+}
+
+// revocation is one call of Revoke.
+type revocation struct {
+	room    string
+	members []string
+	reason  string
+}
+
+func (r *recordingRevoker) Revoke(_ context.Context, room string, members []string, reason string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail {
+		return errors.New("redis: connection refused")
+	}
+	r.calls = append(r.calls, revocation{room: room, members: slices.Clone(members), reason: reason})
+	return nil
+}
+
+func (r *recordingRevoker) setFail(fail bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fail = fail
+}
+
+// revoked returns the member ids revoked in room for reason, sorted.
+func (r *recordingRevoker) revoked(room uuid.UUID, reason string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, c := range r.calls {
+		if c.room == room.String() && c.reason == reason {
+			out = append(out, c.members...)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// fakePresence says nobody is online unless told otherwise.
+type fakePresence struct {
+	mu     sync.Mutex
+	online map[string]bool
+}
+
+func (p *fakePresence) Online(context.Context, string) (map[string]bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.online), nil
+}
+
+func (p *fakePresence) set(online ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.online = map[string]bool{}
+	for _, m := range online {
+		p.online[m] = true
+	}
+}
 
 func mustPrefixes(p []string) []netip.Prefix {
 	out, err := clientip.ParsePrefixes(p)
@@ -105,9 +211,10 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{st: st, key: key, signer: signer}
+	e := &env{st: st, key: key, signer: signer, revoker: &recordingRevoker{}, presence: &fakePresence{}}
 	appDeps := app.Deps{
-		Users: st, Addresses: st, OIDCLogins: st, Groups: st, Members: st, Messages: st,
+		Users: st, Addresses: st, OIDCLogins: st, Groups: st, Members: st, Bans: st, Messages: st,
+		Revoker: e.revoker, Presence: e.presence, MembershipMaxAge: 720 * time.Hour,
 		Sessions: session.New(st, signer, o.session),
 		// The cheapest argon2id settings: tests check behaviour, not hashing cost.
 		Hasher:  password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}),
@@ -119,6 +226,9 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 		ClientIP: clientip.New(o.trusted),
 		Log:      zap.NewNop(), RealtimeURL: "ws://realtime.test/ws", PostLoginURL: "/app", MaxBodyBytes: 4096,
 		AllowedOrigins: o.origins,
+	}
+	if o.rooms != nil {
+		appDeps.Revoker, appDeps.Presence = o.rooms.revoker, o.rooms.presence
 	}
 	if o.oidc {
 		e.oidc = oidctest.Start(t, "quickchat", "client-secret")
@@ -359,6 +469,8 @@ type joinBody struct {
 	Token       string `json:"token"`
 	ExpiresIn   int    `json:"expires_in"`
 	RealtimeURL string `json:"realtime_url"`
+	Guest       bool   `json:"guest"`
+	GuestKey    string `json:"guest_key"`
 }
 
 // join joins g as name, with the bearer token of an account or as a guest (bearer "").

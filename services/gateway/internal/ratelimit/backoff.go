@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/quickchat-go/quickchat/pkg/apperr"
 )
 
 // BackoffMemory is how long a key must go without a failure before its failures are
@@ -84,13 +82,17 @@ func (l *Limiter) CheckBackoff(ctx context.Context, key string, b Backoff, what 
 	if b.Off() {
 		return nil
 	}
-	now := l.now()
+	now, k := l.now(), refusedKey{key: key, backoff: true}
+	if wait, ok := l.refused.wait(k, now); ok {
+		return exceeded(wait, "too many wrong %s; try again later", what)
+	}
 	failures, last, err := l.store.FailedAttemptsOf(ctx, key, now)
 	if err != nil {
 		return fmt.Errorf("ratelimit: %s: %w", key, err)
 	}
 	if wait := last.Add(b.Wait(failures)).Sub(now); wait > 0 {
-		return apperr.Wrap(&Exceeded{RetryAfter: wait}, apperr.RateLimited, "too many wrong %s; try again later", what)
+		l.refused.remember(k, now, wait)
+		return exceeded(wait, "too many wrong %s; try again later", what)
 	}
 	return nil
 }
@@ -107,8 +109,9 @@ func (l *Limiter) RecordFailure(ctx context.Context, key string, b Backoff) (int
 	return n, nil
 }
 
-// ClearFailures forgets key's failures.
+// ClearFailures forgets key's failures, here and in the store.
 func (l *Limiter) ClearFailures(ctx context.Context, key string) error {
+	l.refused.forget(refusedKey{key: key, backoff: true})
 	if err := l.store.ClearFailedAttempts(ctx, key); err != nil {
 		return fmt.Errorf("ratelimit: %s: %w", key, err)
 	}

@@ -70,14 +70,16 @@ type Store interface {
 	ClearFailedAttempts(ctx context.Context, key string) error
 }
 
-// Limiter checks rules against a Store.
+// Limiter checks rules against a Store. It remembers the store's refusals until their
+// retry-after (see refused), so a key hammering a limit costs the store nothing more.
 type Limiter struct {
-	store Store
-	now   func() time.Time
+	store   Store
+	now     func() time.Time
+	refused *refused
 }
 
 // New returns a Limiter over st.
-func New(st Store) *Limiter { return &Limiter{store: st, now: time.Now} }
+func New(st Store) *Limiter { return &Limiter{store: st, now: time.Now, refused: newRefused()} }
 
 // Exceeded is the cause of a rate-limited error; transports read RetryAfter from it.
 type Exceeded struct {
@@ -97,13 +99,24 @@ func (l *Limiter) Take(ctx context.Context, key string, rule Rule, what string) 
 	if rule.Off() {
 		return nil
 	}
+	now, k := l.now(), refusedKey{key: key, rule: rule}
+	if wait, ok := l.refused.wait(k, now); ok {
+		return exceeded(wait, "too many %s; try again later", what)
+	}
 	interval := rule.Per / time.Duration(rule.Limit)
-	wait, err := l.store.TakeRateToken(ctx, key, l.now(), interval, interval*time.Duration(rule.Limit))
+	wait, err := l.store.TakeRateToken(ctx, key, now, interval, interval*time.Duration(rule.Limit))
 	if err != nil {
 		return fmt.Errorf("ratelimit: %s: %w", key, err)
 	}
 	if wait > 0 {
-		return apperr.Wrap(&Exceeded{RetryAfter: wait}, apperr.RateLimited, "too many %s; try again later", what)
+		l.refused.remember(k, now, wait)
+		return exceeded(wait, "too many %s; try again later", what)
 	}
 	return nil
+}
+
+// exceeded is the apperr.RateLimited error wrapping *Exceeded that Take and CheckBackoff
+// return; message names the action with what.
+func exceeded(wait time.Duration, message, what string) error {
+	return apperr.Wrap(&Exceeded{RetryAfter: wait}, apperr.RateLimited, message, what)
 }

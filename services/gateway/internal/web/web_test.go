@@ -88,10 +88,12 @@ func TestAssetsHaveTheirTypesAndRevalidateWithETags(t *testing.T) {
 	t.Parallel()
 	srv := setup(t, web.Config{})
 	for path, ct := range map[string]string{
-		"/assets/js/main.js":       "text/javascript; charset=utf-8",
-		"/assets/js/views/chat.js": "text/javascript; charset=utf-8",
-		"/assets/app.css":          "text/css; charset=utf-8",
-		"/assets/icon.svg":         "image/svg+xml",
+		"/assets/js/main.js":         "text/javascript; charset=utf-8",
+		"/assets/js/views/chat.js":   "text/javascript; charset=utf-8",
+		"/assets/js/views/people.js": "text/javascript; charset=utf-8",
+		"/assets/js/views/ended.js":  "text/javascript; charset=utf-8",
+		"/assets/app.css":            "text/css; charset=utf-8",
+		"/assets/icon.svg":           "image/svg+xml",
 	} {
 		resp, body := get(t, srv.URL+path)
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != ct || body == "" {

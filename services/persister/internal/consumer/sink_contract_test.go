@@ -89,7 +89,7 @@ func testSinkContract(t *testing.T, newSink newSinkFunc) {
 			name: "every message of a new batch is stored as given and counted",
 			steps: func(t *testing.T, f sinkFixture) ([]sinkStep, []store.Message) {
 				a, b, c := f.msg(t, f.group, "a"), f.msg(t, f.other, "b"), f.msg(t, f.group, "c")
-				c.SenderName, c.Body = "", "ünïcödé ✓ and a\nnewline"
+				c.SenderName, c.Body, c.SenderGuest = "", "ünïcödé ✓ and a\nnewline", true
 				return []sinkStep{{batch: []store.Message{a, b, c}, rows: 3}}, []store.Message{a, b, c}
 			},
 		},

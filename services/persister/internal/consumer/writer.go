@@ -212,6 +212,7 @@ func Decode(value []byte) (store.Message, error) {
 		ClientMsgID: m.GetClientMsgId(),
 		Body:        m.GetBody(),
 		CreatedAt:   createdAt,
+		SenderGuest: m.GetSenderGuest(),
 	}, nil
 }
 

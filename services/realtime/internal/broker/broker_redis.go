@@ -12,6 +12,7 @@ import (
 	"github.com/redis/rueidis"
 	"go.uber.org/zap"
 
+	"github.com/quickchat-go/quickchat/pkg/roomredis"
 	"github.com/quickchat-go/quickchat/pkg/wire"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 )
@@ -45,6 +46,8 @@ type RedisBroker struct {
 	client rueidis.Client
 	cfg    RedisBrokerConfig
 	log    *zap.Logger
+	// layout names the keys, as every other reader of rooms' Redis state names them.
+	layout roomredis.Layout
 
 	// Precomputed integer arguments of the publish script.
 	streamMaxLen, historySize, historyTTL, metaTTL string
@@ -64,11 +67,13 @@ func NewRedisBroker(client rueidis.Client, cfg RedisBrokerConfig, log *zap.Logge
 		return nil, errors.New("broker: shards, stream max length, history size and read count must be positive")
 	case cfg.Block <= 0 || cfg.HistoryTTL <= 0 || cfg.MetaTTL <= cfg.HistoryTTL:
 		return nil, errors.New("broker: block and history TTL must be positive and meta TTL must exceed history TTL")
-	case strings.ContainsAny(cfg.Prefix, "{}"):
-		return nil, errors.New("broker: prefix must not contain braces")
+	}
+	layout := roomredis.Layout{Prefix: cfg.Prefix, Shards: cfg.Shards}
+	if err := layout.Validate(); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
 	}
 	return &RedisBroker{
-		client: client, cfg: cfg, log: log,
+		client: client, cfg: cfg, log: log, layout: layout,
 		streamMaxLen: strconv.FormatInt(cfg.StreamMaxLen, 10),
 		historySize:  strconv.FormatInt(cfg.HistorySize, 10),
 		historyTTL:   strconv.FormatInt(cfg.HistoryTTL.Milliseconds(), 10),
@@ -76,31 +81,12 @@ func NewRedisBroker(client rueidis.Client, cfg RedisBrokerConfig, log *zap.Logge
 	}, nil
 }
 
-// shardOf maps a room to its shard (32-bit FNV-1a, inlined to avoid allocating).
-func (b *RedisBroker) shardOf(room string) int {
-	h := uint32(2166136261)
-	for i := 0; i < len(room); i++ {
-		h ^= uint32(room[i])
-		h *= 16777619
-	}
-	return int(h % uint32(b.cfg.Shards))
-}
-
-// slot returns the key prefix of a shard: everything after it lands in one cluster slot.
-func (b *RedisBroker) slot(shard int) string {
-	return b.cfg.Prefix + "{stream." + strconv.Itoa(shard) + "}"
-}
-
-func (b *RedisBroker) streamKey(shard int) string { return b.slot(shard) }
-
-func (b *RedisBroker) roomKey(room, what string) string {
-	return b.slot(b.shardOf(room)) + ":room:" + room + ":" + what
-}
+func (b *RedisBroker) roomKey(room, what string) string { return b.layout.RoomKey(room, what) }
 
 // The client message id comes last: it is free text, the others are UUIDs, so the key
 // cannot be ambiguous.
 func (b *RedisBroker) dedupKeys(k node.DedupKey) (dedup, lease string) {
-	s := b.slot(b.shardOf(k.Room))
+	s := b.layout.Slot(b.layout.Shard(k.Room))
 	rest := k.Room + ":" + k.Sender + ":" + k.ClientMsgID
 	return s + ":dedup:" + rest, s + ":lease:" + rest
 }
@@ -123,11 +109,11 @@ func quotaArgs(q node.Quota) (perUnit, burst string) {
 // Reserve claims a client message id for a send with message id id, holding a lease for
 // the given time. If an earlier attempt chose an id, that id is returned so retries never
 // create a second message. owner identifies the attempt for Release. A new id is charged
-// to q in the same script.
+// to q in the same script, which first refuses a sender whose membership was revoked.
 func (b *RedisBroker) Reserve(ctx context.Context, k node.DedupKey, id, owner string, ttl, lease time.Duration, q node.Quota) (node.Reservation, error) {
 	dedup, leaseKey := b.dedupKeys(k)
 	perUnit, burst := quotaArgs(q)
-	v, err := reserveScript.Exec(ctx, b.client, []string{dedup, leaseKey, b.quotaKey(k.Room, q)},
+	v, err := reserveScript.Exec(ctx, b.client, []string{dedup, leaseKey, b.quotaKey(k.Room, q), b.layout.Revoked(k.Room, k.Sender)},
 		[]string{id, ms(ttl), ms(lease), owner, perUnit, burst}).ToString()
 	if err != nil {
 		return node.Reservation{}, fmt.Errorf("broker: reserve client message id: %w", err)
@@ -149,9 +135,8 @@ func (b *RedisBroker) Release(ctx context.Context, k node.DedupKey, owner string
 // already did: then nothing is appended, fresh is false and the earlier position is
 // returned.
 func (b *RedisBroker) Publish(ctx context.Context, k node.DedupKey, id string, data []byte, size int, ttl time.Duration) (pos wire.Position, fresh bool, err error) {
-	sh := b.shardOf(k.Room)
 	dedup, leaseKey := b.dedupKeys(k)
-	keys := []string{b.streamKey(sh), b.roomKey(k.Room, "hist"), b.roomKey(k.Room, "meta"), dedup, leaseKey}
+	keys := []string{b.layout.RoomStream(k.Room), b.roomKey(k.Room, "hist"), b.roomKey(k.Room, "meta"), dedup, leaseKey}
 	args := []string{id, k.Room, rueidis.BinaryString(data), b.streamMaxLen, b.historySize,
 		b.historyTTL, b.metaTTL, ms(ttl), newEpoch(), strconv.Itoa(max(size, 0))}
 	res, err := publishScript.Exec(ctx, b.client, keys, args).AsStrSlice()
@@ -181,6 +166,8 @@ func parseState(v string) (node.Reservation, error) {
 		return node.Reservation{State: node.Owned, ID: rest}, nil
 	case 'w':
 		return node.Reservation{State: node.Pending, ID: rest}, nil
+	case 'x':
+		return node.Reservation{State: node.Revoked}, nil
 	case 'r':
 		wait, err := strconv.ParseInt(rest, 10, 64)
 		if err != nil {
@@ -205,16 +192,21 @@ func parseState(v string) (node.Reservation, error) {
 // Recover returns the room's current position and, when since is not nil, the messages
 // after it. Recovery is complete only if since is in the room's current epoch, within
 // lim behind, still in history, and paid for by lim.Quota. A room without an epoch gets
-// one, so every position handed to a client can be checked later.
+// one, so every position handed to a client can be checked later. A join (lim.Member
+// set) of a member whose membership was revoked reads nothing and returns Revoked.
 func (b *RedisBroker) Recover(ctx context.Context, room string, since *wire.Position, lim node.RecoverLimits) (node.Recovery, error) {
-	keys := []string{b.roomKey(room, "meta"), b.roomKey(room, "hist"), b.quotaKey(room, lim.Quota)}
+	keys := []string{b.roomKey(room, "meta"), b.roomKey(room, "hist"), b.quotaKey(room, lim.Quota), b.layout.Revoked(room, lim.Member)}
+	checkRevoked := ""
+	if lim.Member != "" {
+		checkRevoked = "1"
+	}
 	sinceEpoch, sinceOffset := "", "0"
 	if since != nil {
 		sinceEpoch, sinceOffset = since.Epoch, strconv.FormatUint(since.Offset, 10)
 	}
 	perUnit, burst := quotaArgs(lim.Quota)
 	res, err := recoverScript.Exec(ctx, b.client, keys, []string{newEpoch(), b.metaTTL, sinceEpoch, sinceOffset,
-		strconv.Itoa(lim.Messages), strconv.FormatInt(lim.Bytes, 10), perUnit, burst}).ToArray()
+		strconv.Itoa(lim.Messages), strconv.FormatInt(lim.Bytes, 10), perUnit, burst, checkRevoked}).ToArray()
 	if err != nil {
 		return node.Recovery{}, fmt.Errorf("broker: recover room %s: %w", room, err)
 	}
@@ -230,6 +222,9 @@ func (b *RedisBroker) Recover(ctx context.Context, room string, since *wire.Posi
 	size, err7 := strconv.ParseInt(bytesStr, 10, 64)
 	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7); err != nil {
 		return node.Recovery{}, fmt.Errorf("broker: recover room %s: malformed reply: %w", room, err)
+	}
+	if status == "revoked" {
+		return node.Recovery{Revoked: true}, nil
 	}
 	rec := node.Recovery{Top: wire.Position{Epoch: epoch, Offset: top}}
 	if since == nil {
@@ -288,7 +283,7 @@ func field(fvs []rueidis.XRangeFieldValue, name string) []byte {
 // PublishEvent appends an event without a position (typing) to the room's shard stream,
 // if q pays one unit; with q limited, check and append are one script.
 func (b *RedisBroker) PublishEvent(ctx context.Context, room string, kind node.Kind, data []byte, q node.Quota) (bool, error) {
-	stream := b.streamKey(b.shardOf(room))
+	stream := b.layout.RoomStream(room)
 	if !q.Limited() {
 		cmd := b.client.B().Xadd().Key(stream).Maxlen().Almost().Threshold(b.streamMaxLen).
 			Id("*").FieldValue().FieldValue("k", string(kind)).FieldValue("r", room).FieldValue("d", rueidis.BinaryString(data)).Build()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/quickchat-go/quickchat/harness/devstack"
 	"github.com/quickchat-go/quickchat/harness/devstack/testenv"
+	"github.com/quickchat-go/quickchat/pkg/roomredis"
 	"github.com/quickchat-go/quickchat/pkg/wire"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/node/nodetest"
@@ -73,6 +74,47 @@ func publish(tb testing.TB, b *RedisBroker, room, clientMsgID string) wire.Posit
 func TestRedisBrokerConforms(t *testing.T) {
 	addr := testenv.RedisAddr(t)
 	nodetest.TestBroker(t, func(t *testing.T) node.Broker { return setup(t, addr, nil).broker })
+}
+
+// TestRedisBrokerRevocationConforms revokes as the gateway does, through a
+// roomredis.Revoker over the same prefix and shards.
+func TestRedisBrokerRevocationConforms(t *testing.T) {
+	addr := testenv.RedisAddr(t)
+	nodetest.TestRevocation(t, func(t *testing.T) (node.Broker, nodetest.Revoke) {
+		b := setup(t, addr, nil)
+		return b.broker, func(t *testing.T, room string, members ...string) {
+			t.Helper()
+			revoke(t, b, room, wire.ReasonRemoved, members...)
+		}
+	})
+}
+
+func revoke(tb testing.TB, b bundle, room, reason string, members ...string) {
+	tb.Helper()
+	r, err := roomredis.NewRevoker(b.client, roomredis.Layout{Prefix: b.prefix, Shards: b.broker.cfg.Shards})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := r.Revoke(context.Background(), room, members, reason); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func TestReaderHandsOnRevocationsInRoomOrder(t *testing.T) {
+	t.Parallel()
+	b := setup(t, testenv.RedisAddr(t), nil)
+	rec := run(t, b.broker)
+	publish(t, b.broker, "room", "before")
+	revoke(t, b, "room", wire.ReasonPasscodeChanged, "m1", "m2")
+	publish(t, b.broker, "room", "after")
+	entries := rec.waitUntil(t, "both messages and the revocation", func(es []node.Entry) bool { return len(es) == 3 })
+	r := entries[1]
+	if entries[0].Kind != node.KindMessage || entries[2].Kind != node.KindMessage || r.Kind != node.KindRevoke {
+		t.Fatalf("kinds = %c %c %c, want m r m", entries[0].Kind, r.Kind, entries[2].Kind)
+	}
+	if r.Room != "room" || r.Reason != wire.ReasonPasscodeChanged || len(r.Members) != 2 || r.Members[0] != "m1" || r.Members[1] != "m2" {
+		t.Fatalf("revocation = %+v", r)
+	}
 }
 
 // TestRecoverTellsClientsToReloadWhatRedisNoLongerHas covers what only Redis can lose;

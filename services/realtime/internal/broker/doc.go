@@ -19,6 +19,12 @@
 //     bucket is full again, which expires by itself then. The script doing the work
 //     charges the quota (reserve.lua a new message, recover.lua a replay, event.lua a
 //     typing event), so limits shared by all instances cost no extra round trip.
+//   - per member whose membership ended, a revoked mark (set with an entry of kind 'r' in
+//     the shard stream by the gateway's roomredis.Revoker). reserve.lua refuses the
+//     member's sends and recover.lua its joins, so the check costs no extra round trip;
+//     the reader hands the 'r' entry on like the room's other entries.
+//
+// The key names come from roomredis.Layout, which the gateway uses too.
 //
 // Publishing a message is one Lua script: check the dedup key, bump the offset, append to
 // the room history and the shard stream, record the position in the dedup key. The room's

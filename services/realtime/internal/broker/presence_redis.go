@@ -19,7 +19,8 @@ import (
 // one). Scripts read the clock with TIME so instance clocks need not agree.
 
 func (b *RedisBroker) presenceKeys(room string) []string {
-	return []string{b.roomKey(room, "presence"), b.roomKey(room, "presence:info"), b.streamKey(b.shardOf(room))}
+	set, info := b.layout.Presence(room)
+	return []string{set, info, b.layout.RoomStream(room)}
 }
 
 // AddPresence records that a client is in the room until ttl from now and, if it was not

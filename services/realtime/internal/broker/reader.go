@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/redis/rueidis"
 	"go.uber.org/zap"
 
+	"github.com/quickchat-go/quickchat/pkg/roomredis"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/node"
 )
 
@@ -21,7 +23,7 @@ const retryDelay = 250 * time.Millisecond
 func (b *RedisBroker) Pin(ctx context.Context) error {
 	start := make([]string, b.cfg.Shards)
 	for i := range start {
-		id, err := b.tailID(ctx, b.streamKey(i))
+		id, err := b.tailID(ctx, b.layout.Stream(i))
 		if err != nil {
 			return fmt.Errorf("broker: read the end of shard stream %d: %w", i, err)
 		}
@@ -55,7 +57,7 @@ func (b *RedisBroker) Run(ctx context.Context, d node.Dispatcher) error {
 // readShard reads one shard after last, the id of the last entry handed on ("" until
 // pinned).
 func (b *RedisBroker) readShard(ctx context.Context, shard int, last string, d node.Dispatcher) {
-	key := b.streamKey(shard)
+	key := b.layout.Stream(shard)
 	recheck := false // after a failure: was the stream replaced meanwhile?
 	for ctx.Err() == nil {
 		if last == "" || recheck {
@@ -133,6 +135,8 @@ func parseStreamEntry(fvs []rueidis.XRangeFieldValue) (node.Entry, bool) {
 	switch {
 	case e.Room == "":
 		return e, false
+	case e.Kind == node.KindRevoke:
+		return revocation(e)
 	case e.Kind == node.KindMessage:
 		return e, e.Pos.Epoch != "" && e.Pos.Offset > 0
 	case e.Kind == node.KindPresenceJoin || e.Kind == node.KindPresenceLeave || e.Kind == node.KindTyping:
@@ -177,4 +181,15 @@ func cutByte(s string, c byte) (before, after string, found bool) {
 		}
 	}
 	return s, "", false
+}
+
+// revocation reads the members and reason of a revocation entry, written by a
+// roomredis.Revoker.
+func revocation(e node.Entry) (node.Entry, bool) {
+	var r roomredis.Revocation
+	if err := json.Unmarshal(e.Data, &r); err != nil || r.Room != e.Room || len(r.Members) == 0 {
+		return e, false
+	}
+	e.Members, e.Reason, e.Data = r.Members, r.Reason, nil
+	return e, true
 }

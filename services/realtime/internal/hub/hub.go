@@ -16,6 +16,11 @@ type Frame struct {
 	Offset uint64
 	// From is the client id that caused the frame, which does not get it back ("" for none).
 	From string
+	// Revoked, set on a removed frame, holds the member ids whose memberships of the room
+	// ended: only their subscribers take the frame, and they leave the room on it.
+	Revoked map[string]bool
+	// Reason is why, set with Revoked (a wire.Reason value).
+	Reason string
 }
 
 // Subscriber receives the frames of a room. Deliver is called with a shard lock held and

@@ -32,14 +32,15 @@ const (
 type Metrics struct {
 	// Connections is the number of open WebSocket connections.
 	Connections prometheus.Gauge
-	// FramesIn counts client frames by type ("invalid" for those that failed to decode).
+	// FramesIn counts client frames by type ("invalid" for those that failed to decode,
+	// "unread" for those refused and dropped without being decoded).
 	FramesIn *prometheus.CounterVec
 	// FramesOut counts frames queued to clients.
 	FramesOut prometheus.Counter
 	// ErrorsSent counts error frames by code.
 	ErrorsSent *prometheus.CounterVec
 	// Sends counts send outcomes: accepted, duplicate, limited (over the member's quota),
-	// failed.
+	// revoked (the member's membership was revoked), failed.
 	Sends *prometheus.CounterVec
 	// RateLimited counts frames refused or dropped, and replays refused, by the limit
 	// that did it (the Limit constants).
@@ -51,12 +52,18 @@ type Metrics struct {
 	DeliverSeconds prometheus.Histogram
 	// SlowClientCloses counts connections closed because they did not read fast enough.
 	SlowClientCloses prometheus.Counter
+	// FloodCloses counts connections closed because they kept sending after being told
+	// rate_limited.
+	FloodCloses prometheus.Counter
 	// Recoveries counts joins that asked to recover, by outcome.
 	Recoveries *prometheus.CounterVec
 	// Resets counts reset frames sent because continuity was lost.
 	Resets prometheus.Counter
 	// GapFills counts gaps in a room's stream that were filled from history.
 	GapFills prometheus.Counter
+	// Removals counts subscriptions ended because their member's membership was revoked,
+	// by reason (the wire.Reason values).
+	Removals *prometheus.CounterVec
 }
 
 // latencyBuckets cover 0.5 ms to 10 s.
@@ -79,12 +86,14 @@ func New(reg prometheus.Registerer, rooms func() float64) *Metrics {
 			Name: "realtime_deliver_seconds", Help: "Time from accepting a message to handing it to local subscribers.", Buckets: latencyBuckets,
 		}),
 		SlowClientCloses: prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_slow_client_closes_total", Help: "Connections closed because the client did not read fast enough."}),
+		FloodCloses:      prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_flood_closes_total", Help: "Connections closed because they kept sending after being told rate_limited."}),
 		Recoveries:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_recoveries_total", Help: "Joins that asked to recover, by outcome."}, []string{"outcome"}),
 		Resets:           prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_resets_total", Help: "Reset frames sent because a client's continuity was lost."}),
 		GapFills:         prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_gap_fills_total", Help: "Gaps in a room's stream filled from history."}),
+		Removals:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_removals_total", Help: "Subscriptions ended because the member's membership was revoked, by reason."}, []string{"reason"}),
 	}
 	reg.MustRegister(m.Connections, m.FramesIn, m.FramesOut, m.ErrorsSent, m.Sends, m.RateLimited, m.ProduceSeconds,
-		m.DeliverSeconds, m.SlowClientCloses, m.Recoveries, m.Resets, m.GapFills,
+		m.DeliverSeconds, m.SlowClientCloses, m.FloodCloses, m.Recoveries, m.Resets, m.GapFills, m.Removals,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "realtime_rooms", Help: "Rooms with subscribers on this instance."}, rooms))
 	return m
 }

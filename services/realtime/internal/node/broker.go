@@ -49,6 +49,7 @@ const (
 	KindPresenceJoin  Kind = 'j' // a client joined the room (encoded wire.Client)
 	KindPresenceLeave Kind = 'l' // a client left or expired (encoded wire.Client)
 	KindTyping        Kind = 't' // a client is typing (client id, '\n', encoded wire.Client)
+	KindRevoke        Kind = 'r' // memberships of the room ended (Members, Reason); written by the gateway
 )
 
 // Entry is one item a broker read: a message of a room, or an event about it.
@@ -58,6 +59,10 @@ type Entry struct {
 	// Pos is set for messages.
 	Pos  wire.Position
 	Data []byte
+	// Members and Reason are set for revocations: the member ids whose memberships of the
+	// room ended, and why (a wire.Reason value).
+	Members []string
+	Reason  string
 }
 
 // DedupKey names one client message: who sent what into which room.
@@ -78,6 +83,9 @@ const (
 	// Limited: the id is new and the sender's quota cannot pay for it now; nothing was
 	// claimed. RetryAfter says when it could.
 	Limited
+	// Revoked: the sender's membership of the room was revoked; nothing was claimed, and
+	// nothing from this member may be sent to the room again.
+	Revoked
 )
 
 // Reservation is the outcome of Reserve.
@@ -102,6 +110,9 @@ type RecoverLimits struct {
 	// Quota, when limited, is charged the bytes a recovery returns; a recovery it
 	// cannot pay is refused with RefusedQuota and charges nothing.
 	Quota Quota
+	// Member, when set, is the member the recovery is for (a join): if its membership
+	// was revoked, the recovery returns only Revoked, checked in the same step.
+	Member string
 }
 
 // Refusal says why messages that could have been recovered were not.
@@ -133,4 +144,7 @@ type Recovery struct {
 	Bytes int64
 	// Refused says why a recovery that was possible was refused.
 	Refused Refusal
+	// Revoked is true when RecoverLimits.Member's membership was revoked; nothing else
+	// is set then.
+	Revoked bool
 }

@@ -39,6 +39,8 @@ func (n *Node) Dispatch(e Entry) {
 			typ = wire.TypePresenceLeave
 		}
 		n.hub.Broadcast(e.Room, &hub.Frame{Data: protocol.PresenceEvent(typ, e.Room, e.Data)})
+	case KindRevoke:
+		n.dispatchRevoke(e)
 	case KindTyping:
 		if !n.hub.HasSubscribers(e.Room) {
 			return
@@ -46,6 +48,24 @@ func (n *Node) Dispatch(e Entry) {
 		from, client := splitTyping(e.Data)
 		n.hub.Broadcast(e.Room, &hub.Frame{Data: protocol.Typing(e.Room, client, n.cfg.TypingTTL.Milliseconds()), From: from})
 	}
+}
+
+// dispatchRevoke hands a removed frame to the local subscribers of the revoked members,
+// which leave the room on it (the transport does the rest: presence leave, and closing a
+// socket left in no room).
+func (n *Node) dispatchRevoke(e Entry) {
+	if len(e.Members) == 0 || !n.hub.HasSubscribers(e.Room) {
+		return
+	}
+	members := make(map[string]bool, len(e.Members))
+	for _, m := range e.Members {
+		members[m] = true
+	}
+	reason := e.Reason
+	if !wire.KnownReason(reason) {
+		reason = wire.ReasonRemoved // whoever wrote it, clients only get documented reasons
+	}
+	n.hub.Broadcast(e.Room, &hub.Frame{Data: protocol.Removed(e.Room, reason), Revoked: members, Reason: reason})
 }
 
 func (n *Node) dispatchMessage(e Entry) {
@@ -112,6 +132,7 @@ func wireMessage(m *event.Message) *wire.Message {
 	return &wire.Message{
 		ID: m.GetId(), GroupID: m.GetGroupId(), SenderID: m.GetSenderId(), SenderName: m.GetSenderName(),
 		ClientMsgID: m.GetClientMsgId(), Body: m.GetBody(), CreatedAt: wire.Time{Time: time.UnixMilli(m.GetCreatedAtUnixMs())},
+		SenderGuest: m.GetSenderGuest(),
 	}
 }
 
@@ -147,22 +168,28 @@ type Recovered struct {
 	// Spent names the budget that refused a replay that was otherwise possible
 	// (BudgetMember or BudgetConnection); empty when none did.
 	Spent string
+	// Revoked is true when the member's membership of the room was revoked: the join
+	// must be refused. Nothing else is set then.
+	Revoked bool
 }
 
 // Recover reads the room's position and, when since is not nil, encodes the messages
-// member missed after it. A replay is bounded by RecoverLimit messages and
+// member missed after it, unless member's membership was revoked (Revoked). A replay is bounded by RecoverLimit messages and
 // RecoverMaxBytes bytes, and must be paid from the member's replay quota and from
 // allowance, the bytes the joining connection may still replay; one that is refused
 // replays nothing, so the client reloads history instead. It counts the outcome of
 // asked-for recoveries.
 func (n *Node) Recover(ctx context.Context, room, member string, since *wire.Position, allowance int64) (Recovered, error) {
-	lim := RecoverLimits{Messages: n.cfg.RecoverLimit, Bytes: min(n.cfg.RecoverMaxBytes, max(allowance, 0)), Quota: n.quota(QuotaReplay, member)}
+	lim := RecoverLimits{Messages: n.cfg.RecoverLimit, Bytes: min(n.cfg.RecoverMaxBytes, max(allowance, 0)), Quota: n.quota(QuotaReplay, member), Member: member}
 	rec, err := n.broker.Recover(ctx, room, since, lim)
 	if err != nil {
 		if since != nil {
 			n.metrics.Recoveries.WithLabelValues(metrics.RecoveryFailed).Inc()
 		}
 		return Recovered{}, err
+	}
+	if rec.Revoked {
+		return Recovered{Revoked: true}, nil
 	}
 	out := Recovered{Top: rec.Top, Complete: rec.Complete, Bytes: rec.Bytes}
 	switch {

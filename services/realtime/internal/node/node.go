@@ -86,6 +86,8 @@ type Sender struct {
 	MemberID string
 	Name     string
 	GroupID  string
+	// Guest is true for a member without an account; its messages say so.
+	Guest bool
 }
 
 // Accepted describes an accepted message.
@@ -100,6 +102,10 @@ type Accepted struct {
 // ErrUnavailable marks failures of Kafka or Redis; the client should retry with the same
 // client message id.
 var ErrUnavailable = errors.New("node: message not accepted, retry")
+
+// ErrRevoked refuses a message because its sender's membership of the room was revoked;
+// nothing was sent or claimed.
+var ErrRevoked = errors.New("node: the sender's membership of the room was revoked")
 
 // LimitedError refuses a message because its sender is over the member send quota;
 // nothing was sent or claimed, so the client may send it again later with the same id.
@@ -131,8 +137,8 @@ func (n *Node) quota(name, member string) Quota {
 // Send accepts body from s once it is durable in Kafka and published to the room. A retry
 // with the same clientMsgID, on any instance, returns the original id and position and
 // publishes nothing; a retry while another attempt is in flight waits for it. A new
-// message over the member's send quota is refused with a *LimitedError before anything
-// is written.
+// message over the member's send quota is refused with a *LimitedError, and any message
+// of a member whose membership was revoked with ErrRevoked, before anything is written.
 func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Accepted, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.SendTimeout)
 	defer cancel()
@@ -147,6 +153,10 @@ func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Ac
 		n.metrics.Sends.WithLabelValues("failed").Inc()
 		return Accepted{}, errors.Join(ErrUnavailable, err)
 	}
+	if res.State == Revoked {
+		n.metrics.Sends.WithLabelValues("revoked").Inc()
+		return Accepted{}, ErrRevoked
+	}
 	if res.State == Limited {
 		n.metrics.Sends.WithLabelValues("limited").Inc()
 		return Accepted{}, &LimitedError{RetryAfter: res.RetryAfter}
@@ -157,7 +167,7 @@ func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Ac
 	}
 	msg := &event.Message{
 		Id: res.ID, GroupId: s.GroupID, SenderId: s.MemberID, SenderName: s.Name,
-		ClientMsgId: clientMsgID, Body: body, CreatedAtUnixMs: createdAt(res.ID),
+		ClientMsgId: clientMsgID, Body: body, CreatedAtUnixMs: createdAt(res.ID), SenderGuest: s.Guest,
 	}
 	data, err := event.Encode(msg)
 	if err == nil {

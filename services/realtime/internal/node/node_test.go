@@ -357,3 +357,64 @@ func TestRecoverSaysWhichBudgetRefusedAReplay(t *testing.T) {
 		}
 	}
 }
+
+func TestRevocationsReachTheRoomAsARemovedFrameNamingTheMembers(t *testing.T) {
+	tests := []struct {
+		name, reason, wantReason string
+	}{
+		{"a documented reason is passed on", wire.ReasonBanned, wire.ReasonBanned},
+		{"an undocumented reason reads as removed", "kicked", wire.ReasonRemoved},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := setup(t, nil)
+			r := &recorder{}
+			b.node.Subscribe(room, r)
+			b.node.Dispatch(node.Entry{Kind: node.KindRevoke, Room: room, Members: []string{member, "m2"}, Reason: tt.reason})
+			if len(r.frames) != 1 {
+				t.Fatalf("%d frames, want 1", len(r.frames))
+			}
+			f := r.frames[0]
+			var got wire.ServerFrame
+			if err := json.Unmarshal(f.Data, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Type != wire.TypeRemoved || got.GroupID != room || got.Reason != tt.wantReason || f.Reason != tt.wantReason {
+				t.Fatalf("frame %s (reason %q), want removed with %q", f.Data, f.Reason, tt.wantReason)
+			}
+			if len(f.Revoked) != 2 || !f.Revoked[member] || !f.Revoked["m2"] || f.Offset != 0 {
+				t.Fatalf("frame names %v at offset %d, want both members and no position", f.Revoked, f.Offset)
+			}
+		})
+	}
+}
+
+func TestSendOfARevokedMemberIsRefusedBeforeKafka(t *testing.T) {
+	b := setup(t, nil)
+	guest := sender
+	guest.Guest = true
+	if _, err := b.node.Send(context.Background(), guest, "c1", "before"); err != nil {
+		t.Fatal(err)
+	}
+	if h := b.history(t, room); len(h) != 1 || !decode(t, h[0]).GetSenderGuest() {
+		t.Fatalf("history = %+v, want one message marked as a guest's", h)
+	}
+	b.broker.Revoke(room, member)
+	for _, id := range []string{"c1", "c2"} {
+		if _, err := b.node.Send(context.Background(), guest, id, "after"); !errors.Is(err, node.ErrRevoked) {
+			t.Fatalf("send %s after the revocation = %v, want ErrRevoked", id, err)
+		}
+	}
+	if len(b.producer.ids) != 1 {
+		t.Fatalf("%d records produced, want only the one before the revocation", len(b.producer.ids))
+	}
+}
+
+func decode(tb testing.TB, e node.Entry) *event.Message {
+	tb.Helper()
+	m, err := event.Decode(e.Data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}

@@ -84,6 +84,7 @@ func TestServerFramesAreValidJSONWithTheirType(t *testing.T) {
 		wire.TypeTyping:        Typing("g", client, 5000),
 		wire.TypeError:         ErrorFrame("r", "g", &Error{Code: wire.CodeForbidden, Detail: "no"}),
 		wire.TypePong:          Pong("r"),
+		wire.TypeRemoved:       Removed("g", wire.ReasonBanned),
 	}
 	for typ, b := range frames {
 		var v map[string]any
@@ -105,6 +106,27 @@ func TestServerFramesAreValidJSONWithTheirType(t *testing.T) {
 	}
 	if err := json.Unmarshal(Joined("", "g", "c", wire.Position{Epoch: "e"}, nil, 0), &j); err != nil || j.Recovered != nil || j.Missed != nil {
 		t.Fatalf("joined without recovery = %+v (%v); want no recovered and missed fields", j, err)
+	}
+}
+
+func TestRemovedFramesCarryOnlyDocumentedReasons(t *testing.T) {
+	tests := []struct {
+		name, reason, want string
+	}{
+		{"a known reason is kept", wire.ReasonPasscodeChanged, wire.ReasonPasscodeChanged},
+		{"an unknown reason reads as removed", "<script>", wire.ReasonRemoved},
+		{"no reason reads as removed", "", wire.ReasonRemoved},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var f wire.ServerFrame
+			if err := json.Unmarshal(Removed("g", tt.reason), &f); err != nil {
+				t.Fatal(err)
+			}
+			if f.Type != wire.TypeRemoved || f.GroupID != "g" || f.Reason != tt.want {
+				t.Fatalf("frame = %+v, want reason %q", f, tt.want)
+			}
+		})
 	}
 }
 

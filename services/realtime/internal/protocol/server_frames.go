@@ -75,6 +75,15 @@ func ErrorFrame(ref, groupID string, e *Error) []byte {
 	return encode(f)
 }
 
+// Removed encodes the notice that the socket's member is out of the room: its
+// membership ended for reason (a wire.Reason value; an unknown one reads as removed).
+func Removed(groupID, reason string) []byte {
+	if !wire.KnownReason(reason) {
+		reason = wire.ReasonRemoved
+	}
+	return encode(wire.Removed{Head: wire.Head{Type: wire.TypeRemoved, GroupID: groupID}, Reason: reason})
+}
+
 // Pong encodes the reply to a ping.
 func Pong(ref string) []byte {
 	return encode(wire.Pong{Head: wire.Head{Type: wire.TypePong, Ref: ref}})

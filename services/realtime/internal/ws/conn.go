@@ -13,23 +13,28 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/wire"
-	"github.com/quickchat-go/quickchat/services/realtime/internal/metrics"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
 )
 
 // conn is one WebSocket connection. Only the frame handlers, which run one at a time on
-// behalf of the reader (run), touch rooms and the limiter; only the writer goroutine
-// writes to the socket.
+// behalf of the reader (run), touch the limiters; they, the removal of a revoked member
+// (remove) and the final cleanup touch rooms and removed, each holding op. Only the
+// writer goroutine writes to the socket.
 type conn struct {
 	h     *Handler
 	ws    *websocket.Conn
 	id    string // client id, unique per connection
 	ip    string
 	q     queue
+	op    sync.Mutex
 	rooms map[string]*sub
+	// removed holds the rooms this connection was removed from (room → reason), so frames
+	// for them are refused as revoked rather than as never joined.
+	removed map[string]string
 
-	limiter bucket // client frames
-	replay  bucket // bytes of replayed messages
+	limiter bucket     // client frames
+	flood   floodGuard // frames the limiter refused, to spot a flood
+	replay  bucket     // bytes of replayed messages
 
 	// writeStart is when the write in progress began (UnixNano), 0 when none is.
 	writeStart atomic.Int64
@@ -47,7 +52,7 @@ type conn struct {
 func newConn(h *Handler, ws *websocket.Conn, ip string) *conn {
 	return &conn{
 		h: h, ws: ws, id: uuid.NewString(), ip: ip,
-		q: newQueue(h.cfg.SendQueue), rooms: make(map[string]*sub),
+		q: newQueue(h.cfg.SendQueue), rooms: make(map[string]*sub), removed: make(map[string]string),
 		dead: make(chan struct{}), ended: make(chan struct{}),
 	}
 }
@@ -85,15 +90,30 @@ func (c *conn) run(ctx context.Context) {
 
 // frame charges, decodes and handles one frame, then returns its buffer to the pool.
 // Every frame is charged to the rate limiter before anything else, valid or not, so a
-// flood of garbage is refused like a flood of sends; it is still decoded, only to echo
-// its ref in the refusal.
+// flood of garbage is refused like a flood of sends. A refused frame is decoded only to
+// echo its ref in the refusal, if it is answered (see floodGuard); frames of a connection
+// being closed are dropped unread.
 func (c *conn) frame(ctx context.Context, typ websocket.MessageType, buf *bytes.Buffer) {
-	allowed, wait := c.limiter.take(time.Now(), c.h.cfg.FrameRate, float64(c.h.cfg.FrameBurst), 1)
+	if c.closing() {
+		readBufs.Put(buf)
+		return
+	}
+	now := time.Now()
+	allowed, wait := c.limiter.take(now, c.h.cfg.FrameRate, float64(c.h.cfg.FrameBurst), 1)
+	var refused refusal
+	if !allowed {
+		var answer bool
+		if refused, answer = c.refuseFrame(now, wait); !answer {
+			readBufs.Put(buf)
+			c.h.framesIn["unread"].Inc()
+			return
+		}
+	}
 	if typ != websocket.MessageText {
 		readBufs.Put(buf)
 		c.h.framesIn["invalid"].Inc()
 		if !allowed {
-			c.refuseLimited("", "", "", metrics.LimitFrame, "too many frames; this one was dropped", wait)
+			c.answerRefusal("", "", refused)
 			return
 		}
 		c.replyError("", "", &protocol.Error{Code: wire.CodeBadFrame, Detail: "frames must be JSON text frames"})
@@ -111,10 +131,12 @@ func (c *conn) frame(ctx context.Context, typ websocket.MessageType, buf *bytes.
 	}
 	switch {
 	case !allowed:
-		c.refuseLimited(f.Ref, f.GroupID, "", metrics.LimitFrame, "too many frames; this one was dropped", wait)
+		c.answerRefusal(f.Ref, f.GroupID, refused)
 	case perr != nil:
 		c.replyError(f.Ref, f.GroupID, perr)
 	default:
+		c.op.Lock()
+		defer c.op.Unlock()
 		c.handle(ctx, f)
 	}
 }
@@ -129,7 +151,10 @@ func (c *conn) readEnded(err error) {
 func (c *conn) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.OpTimeout)
 	defer cancel()
+	c.op.Lock()
+	defer c.op.Unlock()
 	for room, s := range c.rooms {
+		delete(c.rooms, room)
 		c.h.node.Unsubscribe(room, s)
 		if err := c.h.node.Exit(ctx, room, c.id); err != nil {
 			c.h.log.Warn("presence removal failed; the entry will expire", zap.String("room", room), zap.Error(err))
@@ -242,7 +267,8 @@ func (c *conn) writeLoop() {
 		c.q.recycle(frames)
 		if closing {
 			c.deadOnce.Do(func() { close(c.dead) })
-			_ = c.ws.Close(wire.CloseReconnect, "server shutting down: reconnect")
+			code, reason := c.q.closeStatus()
+			_ = c.ws.Close(code, reason)
 			return
 		}
 	}
@@ -269,6 +295,14 @@ func (c *conn) ping() bool {
 		return false
 	}
 	return true
+}
+
+// closeAfterFlush has the writer write what is queued, then close the connection with
+// code and reason.
+func (c *conn) closeAfterFlush(code websocket.StatusCode, reason string) {
+	if c.q.closeAfterFlush(code, reason) {
+		c.startWriter()
+	}
 }
 
 func (c *conn) beginSend() bool {
@@ -308,9 +342,7 @@ func (c *conn) drain(ctx context.Context) {
 		case <-ctx.Done():
 		}
 	}
-	if c.q.closeAfterFlush() {
-		c.startWriter()
-	}
+	c.closeAfterFlush(wire.CloseReconnect, "server shutting down: reconnect")
 	select {
 	case <-c.ended:
 	case <-ctx.Done():

@@ -8,7 +8,9 @@
 // The limits it keeps itself are per connection (every frame received, valid or not, and
 // the bytes of replayed messages) and per client address on this instance (sends and
 // typing events); those per member across instances are the node's, kept in Redis.
-// Rate-limit hits and refused tokens are logged as security events, sampled.
+// A connection that keeps sending before the retry-after it was told is answered only now
+// and then, and closed with 1008 if it goes on (flood.go). Rate-limit hits, flood closes
+// and refused tokens are logged as security events, sampled.
 //
 // Per connection there are exactly two goroutines: the HTTP handler's, which reads, and
 // the writer. Keepalive pings and write-stall checks are driven by one sweeper per Handler.

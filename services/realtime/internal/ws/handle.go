@@ -33,13 +33,53 @@ func (c *conn) handle(ctx context.Context, f wire.ClientFrame) {
 	}
 }
 
-// joined returns the room's subscription, or replies not_joined.
+// joined returns the room's subscription, or replies not_joined (revoked, if the
+// connection was removed from the room).
 func (c *conn) joined(f wire.ClientFrame) (*sub, bool) {
 	s, ok := c.rooms[f.GroupID]
-	if !ok {
+	switch {
+	case ok && s.isRemoved():
+		// Removed, and leaving on another goroutine right now.
+		c.replyError(f.Ref, f.GroupID, revokedError)
+		return nil, false
+	case ok:
+		return s, true
+	}
+	if _, removed := c.removed[f.GroupID]; removed {
+		c.replyError(f.Ref, f.GroupID, revokedError)
+	} else {
 		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeNotJoined, Detail: "join the room first"})
 	}
-	return s, ok
+	return nil, false
+}
+
+// revokedError refuses a frame of a member whose membership of the room was revoked.
+var revokedError = &protocol.Error{Code: wire.CodeRevoked, Detail: "your membership of this room has ended; join again through the gateway"}
+
+// remove takes s out of its room after its member's membership was revoked (s queued the
+// removed frame): the room's other members get presence_leave, and a connection left in
+// no room is closed with CloseRemoved once the removed frame is written. It runs on a
+// goroutine of its own, between frame handlers.
+func (c *conn) remove(s *sub, reason string) {
+	c.op.Lock()
+	defer c.op.Unlock()
+	if c.rooms[s.room] != s {
+		return // it left, its join was refused, or the connection ended meanwhile
+	}
+	delete(c.rooms, s.room)
+	c.removed[s.room] = reason
+	c.h.node.Unsubscribe(s.room, s)
+	c.h.metrics.Removals.WithLabelValues(reason).Inc()
+	c.h.log.Info("member removed from room", zap.String("room", s.room), zap.String("member", s.sender.MemberID),
+		zap.String("client", c.id), zap.String("reason", reason))
+	if len(c.rooms) == 0 {
+		c.closeAfterFlush(wire.CloseRemoved, "removed from the room")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.OpTimeout)
+	defer cancel()
+	if err := c.h.node.Exit(ctx, s.room, c.id); err != nil {
+		c.h.log.Warn("presence removal failed; the entry will expire", zap.String("room", s.room), zap.Error(err))
+	}
 }
 
 // join checks the member token, subscribes, and replies with the room's position and, if
@@ -66,7 +106,11 @@ func (c *conn) join(ctx context.Context, f wire.ClientFrame) {
 		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeForbidden, Detail: "the token is not a member token for this room"})
 		return
 	}
-	if _, ok := c.rooms[f.GroupID]; ok {
+	if old, ok := c.rooms[f.GroupID]; ok {
+		if old.isRemoved() {
+			c.replyError(f.Ref, f.GroupID, revokedError) // leaving right now; try again
+			return
+		}
 		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeAlreadyJoined, Detail: "already joined; leave first to rejoin"})
 		return
 	}
@@ -77,8 +121,8 @@ func (c *conn) join(ctx context.Context, f wire.ClientFrame) {
 	room := f.GroupID
 	s := &sub{
 		c: c, room: room, recovering: true,
-		sender: node.Sender{MemberID: claims.Subject, Name: claims.Name, GroupID: room},
-		client: protocol.EncodeClient(wire.Client{ClientID: c.id, MemberID: claims.Subject, Name: claims.Name}),
+		sender: node.Sender{MemberID: claims.Subject, Name: claims.Name, GroupID: room, Guest: claims.Guest},
+		client: protocol.EncodeClient(wire.Client{ClientID: c.id, MemberID: claims.Subject, Name: claims.Name, Guest: claims.Guest}),
 	}
 	c.rooms[room] = s
 	c.h.node.Subscribe(room, s)
@@ -100,6 +144,16 @@ func (c *conn) join(ctx context.Context, f wire.ClientFrame) {
 		c.replyError(f.Ref, room, &protocol.Error{Code: wire.CodeUnavailable, Detail: "could not join the room; retry"})
 		return
 	}
+	if rec.Revoked {
+		// Checked after subscribing, in the same script as the position: a revocation
+		// after the check reaches this subscription.
+		c.h.node.Unsubscribe(room, s)
+		delete(c.rooms, room)
+		c.tokenRefused(room, wire.CodeRevoked, "membership revoked", claims.Subject)
+		c.replyError(f.Ref, room, revokedError)
+		return
+	}
+	delete(c.removed, room) // a new membership
 	switch rec.Spent {
 	case node.BudgetMember:
 		c.limited(metrics.LimitMemberReplay, room, claims.Subject)
@@ -120,6 +174,9 @@ func (c *conn) join(ctx context.Context, f wire.ClientFrame) {
 		}
 	}
 	s.finishRecovery(rec.Top)
+	if s.isRemoved() {
+		return // revoked during the join: remove leaves the room once this handler ends
+	}
 
 	// The replay may have taken a while: presence gets its own deadline.
 	opCtx, cancel = context.WithTimeout(ctx, c.h.cfg.OpTimeout)
@@ -162,6 +219,12 @@ func (c *conn) send(ctx context.Context, f wire.ClientFrame) {
 	// acknowledged is also published.
 	acc, err := c.h.node.Send(context.WithoutCancel(ctx), s.sender, f.ClientMsgID, f.Body)
 	c.endSend()
+	if errors.Is(err, node.ErrRevoked) {
+		c.h.sec.Warn("send refused: membership revoked", zap.String("ip", c.ip), zap.String("client", c.id),
+			zap.String("room", f.GroupID), zap.String("member", s.sender.MemberID))
+		c.replyError(f.Ref, f.GroupID, revokedError)
+		return
+	}
 	var limited *node.LimitedError
 	if errors.As(err, &limited) {
 		c.refuseLimited(f.Ref, f.GroupID, s.sender.MemberID, metrics.LimitMemberSend,

@@ -55,6 +55,12 @@ type Config struct {
 	// Every frame is charged, valid or not.
 	FrameRate  float64
 	FrameBurst int
+	// FloodCloseAfter and FloodWindow close a connection that keeps sending after being
+	// told rate_limited: more than FloodCloseAfter frames refused by the frame limiter
+	// before the retry-after the connection was told, within FloodWindow, close it with
+	// 1008 (policy violation). 0 FloodCloseAfter: never.
+	FloodCloseAfter int
+	FloodWindow     time.Duration
 	// ReplayRate and ReplayBurst bound the bytes of replayed messages one connection may
 	// receive (a token bucket in bytes); a join whose replay the connection cannot pay
 	// replays nothing and the client reloads history.
@@ -104,7 +110,7 @@ func NewHandler(n *node.Node, v Verifier, cfg Config, m *metrics.Metrics, log *z
 		addrs: newAddrLimits(rate{cfg.AddrSendRate, cfg.AddrSendBurst}, rate{cfg.AddrTypingRate, cfg.AddrTypingBurst})}
 	// Count frames only by known types so clients cannot mint label values.
 	for _, t := range []string{wire.TypeJoin, wire.TypeLeave, wire.TypeSend, wire.TypeTyping,
-		wire.TypePresence, wire.TypePing, "invalid"} {
+		wire.TypePresence, wire.TypePing, "invalid", "unread"} {
 		h.framesIn[t] = m.FramesIn.WithLabelValues(t)
 	}
 	return h

@@ -2,6 +2,8 @@ package ws
 
 import (
 	"sync"
+
+	"github.com/coder/websocket"
 )
 
 // queue holds the frames waiting for a connection's writer. Producers never block on it
@@ -22,8 +24,11 @@ type queue struct {
 	pingDue bool
 	// waiting is set while pushWait waits for the writer to make room.
 	waiting bool
-	// closing is set once the connection should close after what is queued is written.
-	closing bool
+	// closing is set once the connection should close after what is queued is written,
+	// with closeCode and closeReason.
+	closing     bool
+	closeCode   websocket.StatusCode
+	closeReason string
 	// space tells a waiting pushWait there is room.
 	space chan struct{}
 	// spare is an emptied frames slice kept for the next take.
@@ -122,12 +127,22 @@ func (q *queue) recycle(frames [][]byte) {
 	q.mu.Unlock()
 }
 
-// closeAfterFlush makes the writer close the connection once what is queued is written;
-// it reports whether the caller must start the writer.
-func (q *queue) closeAfterFlush() (start bool) {
+// closeAfterFlush makes the writer close the connection with code and reason once what
+// is queued is written (the first call's code wins); it reports whether the caller must
+// start the writer.
+func (q *queue) closeAfterFlush(code websocket.StatusCode, reason string) (start bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.closing = true
+	if !q.closing {
+		q.closing, q.closeCode, q.closeReason = true, code, reason
+	}
 	signal(q.space)
 	return q.claim()
+}
+
+// closeStatus is the code and reason closeAfterFlush was given.
+func (q *queue) closeStatus() (websocket.StatusCode, string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closeCode, q.closeReason
 }

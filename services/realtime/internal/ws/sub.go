@@ -29,17 +29,29 @@ type sub struct {
 	// epoch and offset are the client's position: the last message it was sent.
 	epoch  string
 	offset uint64
+	// removed is set once the member's membership of the room was revoked: the removed
+	// frame is the last frame the client gets from the room.
+	removed bool
 }
 
 var _ hub.Subscriber = (*sub)(nil)
 
 // Deliver implements hub.Subscriber. It never blocks.
 func (s *sub) Deliver(f *hub.Frame) {
+	if f.Revoked != nil {
+		if f.Revoked[s.sender.MemberID] {
+			s.revoke(f)
+		}
+		return
+	}
 	if f.From != "" && f.From == s.c.id {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.removed {
+		return
+	}
 	if s.recovering {
 		if len(s.buf) >= s.c.h.cfg.SendQueue {
 			s.c.abort(wire.CloseSlowConsumer, "too many messages during recovery")
@@ -71,6 +83,32 @@ func (s *sub) accept(f *hub.Frame) {
 	s.c.push(f.Data)
 }
 
+// revoke queues the removed frame f (after the join's replay, if that is still going
+// out) and has the connection leave the room. It never blocks.
+func (s *sub) revoke(f *hub.Frame) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.removed {
+		return
+	}
+	s.removed = true
+	if s.recovering {
+		s.buf = append(s.buf, f)
+	} else {
+		s.c.push(f.Data)
+	}
+	// Leaving takes the connection's op lock and Redis calls: not here, under the hub's
+	// shard lock.
+	go s.c.remove(s, f.Reason)
+}
+
+// isRemoved reports whether the member's membership of the room was revoked.
+func (s *sub) isRemoved() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.removed
+}
+
 // finishRecovery sets the client's position to where the joined reply and replay left it
 // and releases the frames buffered meanwhile.
 func (s *sub) finishRecovery(pos wire.Position) {
@@ -79,6 +117,9 @@ func (s *sub) finishRecovery(pos wire.Position) {
 	s.epoch, s.offset = pos.Epoch, pos.Offset
 	for _, f := range s.buf {
 		s.accept(f)
+		if f.Revoked != nil {
+			break // the removed frame is the room's last
+		}
 	}
 	s.buf, s.recovering = nil, false
 }

@@ -156,7 +156,7 @@ func TestQueue(t *testing.T) {
 	t.Run("a closing queue accepts nothing more", func(t *testing.T) {
 		q := newQueue(4)
 		push(&q, "last")
-		q.closeAfterFlush()
+		q.closeAfterFlush(wire.CloseReconnect, "test")
 		push(&q, "late")
 		frames, _, closing, _ := q.take()
 		if len(frames) != 1 || !closing {
@@ -198,7 +198,7 @@ func TestQueue(t *testing.T) {
 			t.Fatal("the writer must be asked to ping")
 		}
 		q.take() // ends the turn
-		if !q.closeAfterFlush() {
+		if !q.closeAfterFlush(wire.CloseReconnect, "test") {
 			t.Fatal("closing an idle queue must start the writer to send the close")
 		}
 	})

@@ -1,11 +1,12 @@
 -- Returns a room's position and, when the client's position is in the same epoch and the
 -- gap after it is within the limits and paid for by the member's replay quota, the
 -- history after it up to that position, read atomically.
--- KEYS: room meta, room history, replay quota.
+-- KEYS: room meta, room history, replay quota, the joining member's revoked mark.
 -- ARGV: epoch to use if the room has none, meta ttl ms, since epoch (empty for none),
 -- since offset, most messages, most bytes, quota ms per byte (empty: no quota), quota
--- burst.
--- Returns {epoch, top offset, status, bytes, entries}. status is 'ok' (entries are the
+-- burst, '1' to refuse a revoked member (a join) or '' (a gap fill).
+-- Returns {epoch, top offset, status, bytes, entries}. status is 'revoked' (the member's
+-- membership was revoked; nothing else is read or changed), 'ok' (entries are the
 -- gap, empty when there is none), 'none' (since cannot be recovered: no position,
 -- another epoch, ahead, too many messages behind, or trimmed), 'big' (the gap is more
 -- bytes than allowed) or 'spent' (the quota cannot pay for it); bytes is the gap's size
@@ -13,6 +14,9 @@
 -- The gap's size comes from the sizes publish.lua keeps (meta b, entry c), so a refusal
 -- costs two small reads however large the gap.
 -- Runs after now.lua and quota.lua.
+if ARGV[9] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
+  return {'', '0', 'revoked', '0', {}}
+end
 local e = redis.call('HGET', KEYS[1], 'e')
 local raw = '0'
 if not e then

@@ -1,9 +1,15 @@
--- Claims a client message id. A new id is paid for with one unit of the sender's send
--- quota first; retries of a known id cost nothing.
--- KEYS: dedup, lease, send quota. ARGV: id, dedup ttl ms, lease ms, owner, quota ms per
--- unit (empty: no quota), quota burst.
--- Returns a dedup state, or 'r:<ms>' when the quota cannot pay for ms more.
+-- Claims a client message id. A sender whose membership of the room was revoked may not
+-- send at all. A new id is paid for with one unit of the sender's send quota first;
+-- retries of a known id cost nothing.
+-- KEYS: dedup, lease, send quota, the sender's revoked mark. ARGV: id, dedup ttl ms,
+-- lease ms, owner, quota ms per unit (empty: no quota), quota burst.
+-- Returns a dedup state, 'r:<ms>' when the quota cannot pay for ms more, or 'x:<reason>'
+-- when the sender's membership was revoked.
 -- Runs after now.lua and quota.lua.
+local revoked = redis.call('GET', KEYS[4])
+if revoked then
+  return 'x:' .. revoked
+end
 local v = redis.call('GET', KEYS[1])
 if not v then
   if ARGV[5] ~= '' then

@@ -19,8 +19,11 @@ type MemoryBroker struct {
 	leases map[node.DedupKey]string           // owner of the lease, if held
 	rooms  map[string]*memoryRoom
 	quotas map[string]time.Time // room, name, member → when the bucket is full again
-	epochs int
-	now    func() time.Time
+	// revoked marks the members whose memberships were revoked, as a roomredis.Revoker
+	// marks them in Redis: room, member.
+	revoked map[[2]string]bool
+	epochs  int
+	now     func() time.Time
 }
 
 type memoryRoom struct {
@@ -34,7 +37,7 @@ var _ node.Broker = (*MemoryBroker)(nil)
 // NewMemoryBroker returns an empty broker.
 func NewMemoryBroker() *MemoryBroker {
 	return &MemoryBroker{state: map[node.DedupKey]node.Reservation{}, leases: map[node.DedupKey]string{},
-		rooms: map[string]*memoryRoom{}, quotas: map[string]time.Time{}, now: time.Now}
+		rooms: map[string]*memoryRoom{}, quotas: map[string]time.Time{}, revoked: map[[2]string]bool{}, now: time.Now}
 }
 
 // take charges cost units to the room's quota q, as quota.lua does: it returns 0, or
@@ -69,10 +72,23 @@ func (b *MemoryBroker) room(name string) *memoryRoom {
 	return r
 }
 
+// Revoke marks members of room as revoked, as the gateway does through a
+// roomredis.Revoker (which also tells every instance; nothing reads events here).
+func (b *MemoryBroker) Revoke(room string, members ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, m := range members {
+		b.revoked[[2]string{room, m}] = true
+	}
+}
+
 // Reserve implements node.Broker.
 func (b *MemoryBroker) Reserve(_ context.Context, k node.DedupKey, id, owner string, _, _ time.Duration, q node.Quota) (node.Reservation, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.revoked[[2]string{k.Room, k.Sender}] {
+		return node.Reservation{State: node.Revoked}, nil
+	}
 	r, ok := b.state[k]
 	switch {
 	case !ok:
@@ -121,6 +137,9 @@ func (b *MemoryBroker) Publish(_ context.Context, k node.DedupKey, id string, da
 func (b *MemoryBroker) Recover(_ context.Context, name string, since *wire.Position, lim node.RecoverLimits) (node.Recovery, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if lim.Member != "" && b.revoked[[2]string{name, lim.Member}] {
+		return node.Recovery{Revoked: true}, nil
+	}
 	room := b.room(name)
 	top := uint64(len(room.history))
 	rec := node.Recovery{Top: wire.Position{Epoch: room.epoch, Offset: top}}

@@ -98,3 +98,55 @@ export async function busy(form, fn) {
     form.removeAttribute("aria-busy");
   }
 }
+
+/**
+ * openDialog shows content in a modal <dialog> labelled label; it is removed when closed,
+ * and closed when signal (the view's) aborts. Focus returns to what had it before.
+ */
+export function openDialog(content, label, signal) {
+  const before = document.activeElement;
+  const dlg = h("dialog", { "aria-label": label }, content);
+  document.body.append(dlg);
+  dlg.addEventListener("close", () => {
+    dlg.remove();
+    if (before && before.isConnected && typeof before.focus === "function") before.focus();
+  });
+  if (signal) signal.addEventListener("abort", () => dlg.open && dlg.close());
+  dlg.showModal();
+  return dlg;
+}
+
+/**
+ * confirmAction asks before something that cannot be taken back. action runs when the
+ * person confirms; while it runs the buttons are disabled, and an error it throws is
+ * shown in the dialog (through errorText) instead of closing it. Resolves to true when
+ * the action ran, false when the person cancelled.
+ */
+export function confirmAction({ title, text, confirm, cancel = "Cancel", danger = true, action, errorText, signal }) {
+  return new Promise((resolve) => {
+    const alertIn = alertBox();
+    const no = h("button", { type: "button", class: "btn btn-ghost", text: cancel });
+    const yes = h("button", { type: "submit", class: danger ? "btn btn-danger" : "btn", text: confirm });
+    const form = h("form", { class: "stack" },
+      h("h2", { text: title }),
+      text ? h("p", { text }) : null,
+      alertIn.el,
+      h("div", { class: "dialog-actions" }, no, yes));
+    let done = false;
+    const dlg = openDialog(form, title, signal);
+    dlg.addEventListener("close", () => resolve(done));
+    no.addEventListener("click", () => dlg.close());
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      alertIn.set("");
+      try {
+        await busy(form, action);
+        done = true;
+        dlg.close();
+      } catch (err) {
+        alertIn.set(errorText ? errorText(err) : "Something went wrong. Try again.");
+      }
+    });
+    no.focus();
+  });
+}

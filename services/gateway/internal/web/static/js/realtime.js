@@ -2,7 +2,9 @@
 // what a reliable client needs: rejoin with `since` after any disconnect, rotation over
 // the known realtime URLs, pending sends resent with their original client_msg_id, token
 // renewal before rejoining, application pings to notice a dead server, and a signal to
-// reload history when the server cannot tell what was missed.
+// reload history when the server cannot tell what was missed. When the member is removed
+// from the room (a removed frame, close code 4003, or a join or send refused as revoked)
+// the room stops for good: reconnecting could only be refused again.
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
@@ -10,6 +12,8 @@ const PING_EVERY_MS = 20_000;
 const PONG_WAIT_MS = 10_000;
 const TYPING_EVERY_MS = 2_500;
 const RETRY_SEND_MS = 1_500;
+/** CLOSE_REMOVED is the close code of a socket whose member was removed from its last room. */
+export const CLOSE_REMOVED = 4003;
 
 /** newClientMsgId returns a random UUID (also on plain-HTTP origins without randomUUID). */
 export function newClientMsgId() {
@@ -25,11 +29,15 @@ export function newClientMsgId() {
  * Room keeps one room joined. Options:
  *   groupId, memberId, urls (WebSocket URLs, tried in turn),
  *   getToken(force) → Promise<string|null> (a member token valid long enough; null when
- *     membership cannot be proven any more),
+ *     membership cannot be proven any more; rejects with an error whose `reason` is set
+ *     when the membership was revoked),
  *   on: {state(state, detail), joined(frame), message(msg, frame), ack(frame),
  *        sendFailed(cmid, text), presence(clients), presenceJoin(client),
- *        presenceLeave(client), typing(client, ttlMs), gap(), fatal(text)}
- * States: "connecting", "live", "reconnecting", "failed", "closed".
+ *        presenceLeave(client), typing(client, ttlMs), gap(), fatal(text),
+ *        removed(reason)}
+ * States: "connecting", "live", "reconnecting", "failed", "closed", "removed".
+ * Removal reasons: "removed", "banned", "passcode_changed", "left", or "revoked" when the
+ * server did not say.
  */
 export class Room {
   constructor(opts) {
@@ -121,6 +129,25 @@ export class Room {
     if (this.on.state) this.on.state(state, detail);
   }
 
+  // end stops the room because the member is no longer in it; nothing reconnects.
+  end(reason) {
+    if (this.state === "removed") return;
+    this.stopped = true;
+    this.live = false;
+    this.stopPing();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    window.removeEventListener("online", this.onOnline);
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      ws.close(1000, "removed");
+    }
+    this.pending.clear();
+    this.setState("removed", reason);
+    if (this.on.removed) this.on.removed(reason);
+  }
+
   fail(text) {
     this.stopped = true;
     this.live = false;
@@ -177,6 +204,12 @@ export class Room {
       }
     }
     if (this.stopped) return;
+    // A removed frame normally comes first and has already ended the room; a bare 4003
+    // means the same without the reason.
+    if (code === CLOSE_REMOVED) {
+      this.end("revoked");
+      return;
+    }
     this.scheduleReconnect(code);
   }
 
@@ -199,7 +232,11 @@ export class Room {
     let token;
     try {
       token = await this.getToken(forceToken);
-    } catch {
+    } catch (err) {
+      if (err && err.reason) {
+        this.end(err.reason);
+        return;
+      }
       // The gateway is unreachable; try the whole thing again later.
       if (ws === this.ws) this.dropSocket(ws, 1006, false);
       return;
@@ -284,6 +321,8 @@ export class Room {
         return;
       case "error":
         return this.onError(ws, f);
+      case "removed":
+        return this.end(f.reason || "revoked");
       default:
         return; // unknown frame types are ignored, as the protocol asks
     }
@@ -330,6 +369,9 @@ export class Room {
           return;
         case "forbidden":
           return this.fail("You are not a member of this group any more.");
+        case "revoked":
+        case "banned":
+          return this.end(f.code);
         case "already_joined":
           return;
         case "too_many_rooms":
@@ -351,6 +393,8 @@ export class Room {
           return;
         case "not_joined":
           return; // resent after the rejoin
+        case "revoked":
+          return this.end("revoked");
         default:
           this.pending.delete(cmid);
           if (this.on.sendFailed) this.on.sendFailed(cmid, sendErrorText(f));

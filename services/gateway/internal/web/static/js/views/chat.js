@@ -1,14 +1,17 @@
 import { ApiError, config, errorText, request, splitURLs } from "../api.js";
-import { currentUser, restore } from "../auth.js";
+import { authed, currentUser, restore } from "../auth.js";
 import { alertBox, busy, field, formatTime, h, toast } from "../dom.js";
 import * as members from "../members.js";
 import { Room } from "../realtime.js";
 import { copyLink } from "./dashboard.js";
+import { endedScreen } from "./ended.js";
+import { guestBadge, peoplePanel } from "./people.js";
 
 const PAGE = 50;
 const MAX_BODY_BYTES = 4096;
 
-/** chatView is the share link's page: the join form for newcomers, the room for members. */
+/** chatView is the share link's page: the join form for newcomers, the room for members,
+ * and the ended screen for someone whose membership was revoked. */
 export async function chatView({ main, params, signal }) {
   const gid = params.id;
   document.title = "Chat · Quick Chat";
@@ -21,16 +24,26 @@ export async function chatView({ main, params, signal }) {
     rec = await members.usable(gid);
   } catch (err) {
     if (signal.aborted) return;
+    if (err instanceof members.Ended) return endedScreen(main, gid, err.reason, stale && stale.group && stale.group.title);
     return showProblem(main, errorText(err));
   }
   if (signal.aborted) return;
   if (!rec) {
+    // Removed, banned or left earlier: say so again rather than showing a bare join form.
+    const ended = members.ended(gid);
+    if (ended) return endedScreen(main, gid, ended.reason, ended.title);
     const notice = stale ? "Your session in this chat has ended. Join again with the passcode." : "";
     rec = await joinForm(main, gid, notice, signal);
     if (!rec || signal.aborted) return;
   }
   main.replaceChildren();
   chatRoom({ main, gid, rec, cfg, signal });
+}
+
+// endedBy turns an API refusal of a revoked membership into members.Ended.
+function endedBy(err) {
+  if (err instanceof ApiError && (err.code === "revoked" || err.code === "banned")) return new members.Ended(err.code);
+  return err;
 }
 
 function showProblem(main, text) {
@@ -49,9 +62,9 @@ function joinForm(main, gid, notice, signal) {
     const alert = alertBox();
     const user = currentUser();
     const name = field("Your name", {
-      name: "name", autocomplete: "nickname", required: true, maxlength: 100,
+      name: "name", autocomplete: "nickname", required: true, maxlength: 40,
       value: members.lastName() || (user ? user.name : ""),
-    }, "Shown next to your messages.");
+    }, "Shown next to your messages; 1 to 40 characters, not a name someone in the chat already uses.");
     const passcode = field("Passcode", { name: "passcode", type: "password", autocomplete: "off", required: true }, "Ask whoever shared the link.");
     const submit = h("button", { type: "submit", class: "btn", text: "Join chat" });
     const form = h("form", { class: "stack join-form" }, alert.el, name.wrap, passcode.wrap, submit);
@@ -74,11 +87,22 @@ function joinForm(main, gid, notice, signal) {
         resolve(rec);
       } catch (err) {
         if (signal.aborted) return;
+        if (err instanceof members.Ended) {
+          endedScreen(main, gid, err.reason);
+          resolve(null);
+          return;
+        }
         alert.set(errorText(err, {
           forbidden: "Wrong passcode. Check it with whoever shared the link.",
           not_found: "This chat does not exist. The link may be mistyped, or the group was deleted.",
           unauthorized: "Your sign-in has expired. Reload the page and try again.",
+          conflict: "Someone in this chat already uses that name. Choose another one.",
         }));
+        if (err instanceof ApiError && (err.code === "conflict" || err.code === "invalid")) {
+          name.input.select();
+          name.input.focus();
+          return;
+        }
         passcode.input.select();
         passcode.input.focus();
       }
@@ -98,6 +122,8 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
   let rec = initialRec;
   const me = rec.member.id;
   const title = (rec.group && rec.group.title) || "Chat";
+  const user = currentUser();
+  const isOwner = !!(user && rec.group && user.id === rec.group.owner_id);
   document.title = `${title} · Quick Chat`;
   main.className = "chat-page";
 
@@ -111,6 +137,7 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
   let loadingOlder = false;
   let typingTimer = null;
   let renewTimer = null;
+  let over = false; // the membership ended; the ended screen is showing
 
   // --- elements ---
   const status = h("span", { class: "status", role: "status", "data-state": "connecting", text: "Connecting…" });
@@ -123,8 +150,16 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
   const outbox = h("ol", { class: "messages outbox", "aria-label": "Messages being sent" });
   const empty = h("p", { class: "empty muted", text: "No messages yet. Say hello!" });
   const scroller = h("div", { class: "scroller", tabindex: "0", "aria-label": "Conversation", role: "log", "aria-live": "polite" }, olderBtn, empty, list, outbox);
-  const peopleList = h("ul", { class: "people-list" });
-  const people = h("aside", { id: "people", class: "people", "aria-label": "Online now" }, h("h2", { text: "Online now" }), peopleList);
+  const panel = peoplePanel({
+    gid, me, isOwner, signal,
+    call: (method, path, body) => (isOwner ? authed(method, path, { body }).catch((err) => { throw endedBy(err); }) : memberCall(method, path, body)),
+    leave: async () => {
+      await memberCall("POST", `/api/chat-group/${encodeURIComponent(gid)}/leave`);
+      endRoom("left");
+    },
+    ended: (reason) => endRoom(reason),
+  });
+  const people = panel.el;
   const typingLine = h("p", { class: "typing", "aria-live": "polite" });
   const composerAlert = alertBox();
   const input = h("textarea", { id: "composer-input", name: "body", rows: "2", required: true, placeholder: "Write a message…", autocomplete: "off", "aria-describedby": "composer-help" });
@@ -149,6 +184,15 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
   onlineBtn.addEventListener("click", () => {
     const open = people.classList.toggle("open");
     onlineBtn.setAttribute("aria-expanded", String(open));
+    if (open) people.querySelector("h2")?.setAttribute("tabindex", "-1");
+    if (open) people.querySelector("h2")?.focus();
+  });
+  people.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && people.classList.contains("open")) {
+      people.classList.remove("open");
+      onlineBtn.setAttribute("aria-expanded", "false");
+      onlineBtn.focus();
+    }
   });
 
   // --- messages ---
@@ -161,7 +205,8 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
     const mine = m.sender_id === me;
     const time = pending ? null : h("time", { datetime: new Date(m.created_at).toISOString(), text: formatTime(m.created_at) });
     return h("li", { class: `msg${mine ? " mine" : ""}${pending ? " pending" : ""}`, dataset: pending ? { cmid: m.client_msg_id } : { id: m.id } },
-      h("div", { class: "meta" }, h("span", { class: "sender", text: mine ? `${m.sender_name} (you)` : m.sender_name }), time,
+      h("div", { class: "meta" }, h("span", { class: "sender", text: mine ? `${m.sender_name} (you)` : m.sender_name }),
+        m.sender_guest ? guestBadge() : null, time,
         pending ? h("span", { class: "state", text: room && room.live ? "Sending…" : "Waiting for connection…" }) : null),
       h("p", { class: "body", text: m.body }));
   }
@@ -206,17 +251,44 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
     return r.token;
   }
 
-  async function history(query) {
-    const path = `/api/chats/${encodeURIComponent(gid)}?${query}`;
+  // memberCall calls the API with the member token, renewing it once on 401. A refusal
+  // because the membership was revoked becomes members.Ended.
+  async function memberCall(method, path, body) {
     try {
-      return await request("GET", path, { token: await memberToken() });
+      try {
+        return await request(method, path, { body, token: await memberToken() });
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status !== 401) throw err;
+        const r = await members.renew(gid);
+        if (!r) throw err;
+        setRec(r);
+        return await request(method, path, { body, token: r.token });
+      }
     } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 401) throw err;
-      const r = await members.renew(gid);
-      if (!r) throw err;
-      setRec(r);
-      return request("GET", path, { token: r.token });
+      throw endedBy(err);
     }
+  }
+
+  function history(query) {
+    return memberCall("GET", `/api/chats/${encodeURIComponent(gid)}?${query}`);
+  }
+
+  // endRoom shows the ended screen for reason, once; the room stops reconnecting.
+  function endRoom(reason) {
+    if (over || signal.aborted) return;
+    over = true;
+    room.end(reason);
+    clearTimeout(renewTimer);
+    clearTimeout(typingTimer);
+    members.markEnded(gid, reason, title);
+    endedScreen(main, gid, reason, title);
+  }
+
+  // failure reports an error of a background task, unless it ended the membership.
+  function failure(err) {
+    if (signal.aborted) return;
+    if (err instanceof members.Ended) endRoom(err.reason);
+    else toast(errorText(err), "error");
   }
 
   async function loadLatest() {
@@ -242,7 +314,7 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
       olderBtn.hidden = !hasMore;
       scroller.scrollTop = top + (scroller.scrollHeight - before);
     } catch (err) {
-      toast(errorText(err), "error");
+      failure(err);
     } finally {
       loadingOlder = false;
       olderBtn.disabled = false;
@@ -267,7 +339,7 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
       }
       if (stick) toBottom();
     } catch (err) {
-      if (!signal.aborted) toast(errorText(err), "error");
+      failure(err);
     }
   }
 
@@ -278,12 +350,7 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
 
   // --- presence and typing ---
   function drawPeople() {
-    const byMember = new Map();
-    for (const c of online.values()) if (!byMember.has(c.member_id)) byMember.set(c.member_id, c.name);
-    const entries = [...byMember.entries()].sort((a, b) => (a[0] === me ? -1 : b[0] === me ? 1 : a[1].localeCompare(b[1])));
-    peopleList.replaceChildren(...entries.map(([id, name]) =>
-      h("li", { dataset: { memberId: id } }, h("span", { class: "dot", "aria-hidden": "true" }), id === me ? `${name} (you)` : name)));
-    onlineBtn.textContent = `${byMember.size} online`;
+    onlineBtn.textContent = `${panel.drawOnline(online.values())} online`;
   }
 
   function drawTyping() {
@@ -309,6 +376,7 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
     reconnecting: "Reconnecting…",
     failed: "Disconnected",
     closed: "Disconnected",
+    removed: "Removed",
   };
   let firstJoin = true;
 
@@ -360,7 +428,7 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
         if (!el) return;
         if (!byId.has(f.id)) {
           addMessage({
-            id: f.id, sender_id: me, sender_name: rec.member.display_name, client_msg_id: f.client_msg_id,
+            id: f.id, sender_id: me, sender_name: rec.member.display_name, sender_guest: rec.guest, client_msg_id: f.client_msg_id,
             body: el.querySelector(".body").textContent, created_at: new Date().toISOString(),
           });
         }
@@ -399,6 +467,9 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
       fatal() {
         composer.classList.add("disabled");
       },
+      removed(reason) {
+        endRoom(reason);
+      },
     },
   });
 
@@ -411,7 +482,8 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
       try {
         const nr = await members.renew(gid);
         if (nr) setRec(nr);
-      } catch {
+      } catch (err) {
+        if (err instanceof members.Ended) return endRoom(err.reason);
         // Offline: the next reconnect renews on demand.
         setRec(rec);
       }
@@ -431,7 +503,7 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
     }
     input.value = "";
     const cmid = room.send(body);
-    const el = messageEl({ client_msg_id: cmid, sender_id: me, sender_name: rec.member.display_name, body }, true);
+    const el = messageEl({ client_msg_id: cmid, sender_id: me, sender_name: rec.member.display_name, sender_guest: rec.guest, body }, true);
     pendingEls.set(cmid, el);
     outbox.append(el);
     empty.hidden = true;
@@ -460,11 +532,9 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
 
   drawPeople();
   loadLatest()
-    .catch((err) => {
-      if (!signal.aborted) toast(errorText(err), "error");
-    })
+    .catch(failure)
     .finally(() => {
-      if (signal.aborted) return;
+      if (signal.aborted || over) return;
       room.start();
       if (hasMore && scroller.scrollHeight <= scroller.clientHeight) loadOlder();
     });

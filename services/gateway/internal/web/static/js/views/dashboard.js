@@ -1,6 +1,6 @@
 import { errorText } from "../api.js";
 import { authed, restore } from "../auth.js";
-import { alertBox, busy, field, formatTime, h, toast } from "../dom.js";
+import { alertBox, busy, field, formatTime, h, openDialog, toast, uid } from "../dom.js";
 import { navigate } from "../router.js";
 
 /** shareLink is the address people open to join a group. */
@@ -29,6 +29,16 @@ export async function copyLink(groupId, input, button) {
       toast(`Share this link: ${link}`);
     }
   }
+}
+
+// keepGuestsField is the "keep current guests" checkbox of a passcode change.
+function keepGuestsField() {
+  const id = uid("keep-members");
+  const input = h("input", { type: "checkbox", id, name: "keep_members", "aria-describedby": id + "-hint" });
+  const wrap = h("div", { class: "field check" },
+    h("div", { class: "check-row" }, input, h("label", { for: id, text: "Keep current guests" })),
+    h("small", { id: id + "-hint", class: "hint", text: "Off: everyone who joined without an account is removed and must join again with the new passcode. Members with accounts always stay." }));
+  return { wrap, input };
 }
 
 /** dashboardView lists the signed-in account's groups and manages them. */
@@ -108,12 +118,20 @@ export async function dashboardView({ main, signal }) {
       { name: "passcode", type: "password", autocomplete: "new-password", minlength: 8, maxlength: 128, required: creating },
       creating ? "8 to 128 characters, at least 5 different. People need it to join." : "Leave empty to keep the current passcode.",
     );
+    // A new passcode removes the guests by default (they joined with the old one and
+    // must join again); the owner may keep them instead.
+    const keep = creating ? null : keepGuestsField();
     const cancel = h("button", { type: "button", class: "btn btn-ghost", text: "Cancel" });
     const save = h("button", { type: "submit", class: "btn", text: creating ? "Create group" : "Save" });
     const form = h("form", { class: "stack" },
       h("h2", { text: creating ? "New group" : `Edit “${g.title}”` }),
-      alertIn.el, title.wrap, passcode.wrap, h("div", { class: "dialog-actions" }, cancel, save));
-    const dlg = openDialog(form, creating ? "New group" : "Edit group");
+      alertIn.el, title.wrap, passcode.wrap, keep ? keep.wrap : null, h("div", { class: "dialog-actions" }, cancel, save));
+    if (keep) {
+      const sync = () => (keep.wrap.hidden = !passcode.input.value);
+      passcode.input.addEventListener("input", sync);
+      sync();
+    }
+    const dlg = openDialog(form, creating ? "New group" : "Edit group", signal);
     cancel.addEventListener("click", () => dlg.close());
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
@@ -126,13 +144,14 @@ export async function dashboardView({ main, signal }) {
       const body = {};
       if (creating || t !== g.title) body.title = t;
       if (p) body.passcode = p;
+      if (p && keep) body.keep_members = keep.input.checked;
       if (!creating && !Object.keys(body).length) return dlg.close();
       try {
         await busy(form, () =>
           creating ? authed("POST", "/api/chat-group", { body }) : authed("PUT", `/api/chat-group/${encodeURIComponent(g.id)}`, { body }),
         );
         dlg.close();
-        toast(creating ? "Group created." : "Group saved.");
+        toast(creating ? "Group created." : p && keep && !keep.input.checked ? "Group saved. Guests must join again with the new passcode." : "Group saved.");
         await load();
       } catch (err) {
         alertIn.set(errorText(err, { forbidden: "Only the owner can change this group.", not_found: "This group does not exist any more." }));
@@ -149,7 +168,7 @@ export async function dashboardView({ main, signal }) {
       h("h2", { text: `Delete “${g.title}”?` }),
       h("p", { text: "The group, its members and all of its messages are deleted for everyone. This cannot be undone." }),
       alertIn.el, h("div", { class: "dialog-actions" }, cancel, confirm));
-    const dlg = openDialog(form, "Delete group");
+    const dlg = openDialog(form, "Delete group", signal);
     cancel.addEventListener("click", () => dlg.close());
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
@@ -163,15 +182,6 @@ export async function dashboardView({ main, signal }) {
       }
     });
     cancel.focus();
-  }
-
-  function openDialog(content, label) {
-    const dlg = h("dialog", { "aria-label": label }, content);
-    document.body.append(dlg);
-    dlg.addEventListener("close", () => dlg.remove());
-    signal.addEventListener("abort", () => dlg.open && dlg.close());
-    dlg.showModal();
-    return dlg;
   }
 
   await load();
