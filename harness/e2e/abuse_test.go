@@ -168,8 +168,9 @@ func TestAbuseOfTheRunningSystem(t *testing.T) {
 		if c.CloseStatus() != 1008 {
 			t.Fatalf("the flooding connection was closed with %d, want 1008", c.CloseStatus())
 		}
-		if acks.Load() > allowed || limited.Load() == 0 || limited.Load() >= flood/2 || other.Load() != 0 {
-			t.Fatalf("%d acked (at most %d allowed), %d rate_limited (want some, fewer than one per refused frame), %d other answers",
+		// The close does not wait for answers still queued, so few or none may arrive.
+		if acks.Load() > allowed || limited.Load() >= flood/2 || other.Load() != 0 {
+			t.Fatalf("%d acked (at most %d allowed), %d rate_limited (want far fewer than one per refused frame), %d other answers",
 				acks.Load(), allowed, limited.Load(), other.Load())
 		}
 		// The member is not shut out: a new connection is served.

@@ -37,7 +37,7 @@ func TestAConnectionThatKeepsSendingAfterRateLimitedIsClosed(t *testing.T) {
 		c.FloodCloseAfter, c.FloodWindow = closeAfter, 10*time.Second
 	})
 
-	t.Run("a flooding connection is closed with 1008 after few answers", func(t *testing.T) {
+	t.Run("a flooding connection is closed with 1008 and answered a few times at most", func(t *testing.T) {
 		c := dial(t, inst.url())
 		flood(c, 2000)
 		select {
@@ -55,9 +55,10 @@ func TestAConnectionThatKeepsSendingAfterRateLimitedIsClosed(t *testing.T) {
 			}
 		}
 		// The first refusal and the early ones up to the limit are answered, and a few
-		// sent after a token came back: nothing like one per frame.
-		if limited == 0 || limited > 2*closeAfter {
-			t.Fatalf("%d rate_limited answers before the close; want 1 to %d", limited, 2*closeAfter)
+		// sent after a token came back: nothing like one per frame. (The close does not
+		// wait for queued answers, so some or all may never arrive.)
+		if limited > 2*closeAfter {
+			t.Fatalf("%d rate_limited answers before the close; want at most %d", limited, 2*closeAfter)
 		}
 		if n := metric(t, inst.opsAddr, "realtime_flood_closes_total"); n < 1 {
 			t.Fatalf("realtime_flood_closes_total = %v, want at least 1", n)
