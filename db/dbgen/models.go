@@ -57,6 +57,16 @@ type Message struct {
 	Body        string
 	CreatedAt   time.Time
 	SenderGuest bool
+	DeletedAt   *time.Time
+	DeletedBy   uuid.NullUUID
+}
+
+type MessageDeletion struct {
+	MessageID uuid.UUID
+	GroupID   uuid.UUID
+	DeletedBy uuid.UUID
+	DeletedAt time.Time
+	EventID   uuid.UUID
 }
 
 type OidcLogin struct {

@@ -212,9 +212,23 @@ func (c *Conn) Leave(ctx context.Context, groupID string) (Frame, error) {
 // growing pause when it names none), which is safe because the client_msg_id makes a resend
 // of an accepted message a no-op.
 func (c *Conn) Send(ctx context.Context, groupID, clientMsgID, body string) (Frame, error) {
+	return c.requestRetrying(ctx, wire.ClientFrame{Head: wire.Head{Type: wire.TypeSend, GroupID: groupID}, ClientMsgID: clientMsgID, Body: body})
+}
+
+// Delete deletes a message of the room (only the room's owner may; others get a
+// *FrameError with code forbidden) and waits for the ack of the deletion event; every
+// member then gets a message_deleted frame. It is resent on rate_limited like Send: the
+// client_msg_id makes a resend one deletion.
+func (c *Conn) Delete(ctx context.Context, groupID, clientMsgID, messageID string) (Frame, error) {
+	return c.requestRetrying(ctx, wire.ClientFrame{Head: wire.Head{Type: wire.TypeDelete, GroupID: groupID}, ClientMsgID: clientMsgID, MessageID: messageID})
+}
+
+// requestRetrying sends an idempotent frame and waits for its reply, resending it while
+// the server drops it as rate_limited.
+func (c *Conn) requestRetrying(ctx context.Context, frame wire.ClientFrame) (Frame, error) {
 	pause := 50 * time.Millisecond
 	for {
-		f, err := c.request(ctx, wire.ClientFrame{Head: wire.Head{Type: wire.TypeSend, GroupID: groupID}, ClientMsgID: clientMsgID, Body: body})
+		f, err := c.request(ctx, frame)
 		var fe *FrameError
 		if !errors.As(err, &fe) || fe.Code != wire.CodeRateLimited {
 			return f, err

@@ -60,6 +60,8 @@ func TestConnSpeaksTheWireFrames(t *testing.T) {
 			return wire.Joined{Head: wire.Head{Type: wire.TypeJoined, Ref: f.Ref, GroupID: f.GroupID}, ClientID: "c", Position: *f.Since}
 		case f.Type == wire.TypeSend && f.ClientMsgID == "c1":
 			return wire.ErrorFrame{Head: wire.Head{Type: wire.TypeError, Ref: f.Ref, GroupID: f.GroupID}, Code: wire.CodeTooLarge, Detail: "body is too long"}
+		case f.Type == wire.TypeDelete && f.ClientMsgID == "d1" && f.MessageID == "i":
+			return wire.Ack{Head: wire.Head{Type: wire.TypeAck, Ref: f.Ref, GroupID: f.GroupID}, ID: "d", ClientMsgID: f.ClientMsgID, Position: wire.Position{Epoch: "e", Offset: 8}}
 		}
 		return wire.ErrorFrame{Head: wire.Head{Type: wire.TypeError, Ref: f.Ref}, Code: wire.CodeBadFrame, Detail: "unexpected frame"}
 	})
@@ -89,6 +91,10 @@ func TestConnSpeaksTheWireFrames(t *testing.T) {
 	var fe *FrameError
 	if !errors.As(err, &fe) || fe.Code != wire.CodeTooLarge || fe.Detail != "body is too long" {
 		t.Fatalf("refused send = %v; want a FrameError with the frame's code and detail", err)
+	}
+	d, err := c.Delete(ctx, "g", "d1", "i")
+	if err != nil || d.Type != wire.TypeAck || d.ID != "d" || d.Offset != 8 {
+		t.Fatalf("delete = %+v, %v; want the ack of the deletion at offset 8", d, err)
 	}
 }
 

@@ -39,7 +39,8 @@ func memberRowSel(p *page, name string) string {
 
 // TestWebUIOwnerModeratesMembers drives moderation in Chromium: the owner's members
 // panel lists everyone with guest badges, online dots and message counts; the owner
-// removes a guest, whose page shows the removed screen at once and stops reconnecting;
+// deletes a guest's message, which both pages (and the guest's history after a reload)
+// show as "Message deleted"; the owner removes a guest, whose page shows the removed screen at once and stops reconnecting;
 // the guest joins again (same browser, so the same guest identity), is banned, cannot
 // join back while the ban holds, and can after the owner lifts it from the bans list;
 // the guest leaves by themselves; and a passcode change that does not keep guests sends
@@ -130,6 +131,31 @@ func TestWebUIOwnerModeratesMembers(t *testing.T) {
 	guest.waitText(".messages .msg .body", "Welcome, Grace!")
 	owner.waitFor("message counts", `document.querySelector(`+jsString(grace+" .member-facts")+`)?.textContent.includes("message")`)
 	owner.screenshot("members-desktop")
+
+	// Delete: the owner deletes the guest's message after confirming; both pages replace
+	// it with a tombstone at once, and the guest's history after a reload does too.
+	hello := eval[string](owner, `[...document.querySelectorAll(".messages .msg")].find(m => m.querySelector(".body").textContent === "Hello from a guest").dataset.id`)
+	helloSel := `.messages .msg[data-id="` + hello + `"]`
+	if eval[bool](guest, `!!document.querySelector(".msg-delete")`) {
+		t.Error("a guest is offered to delete messages")
+	}
+	owner.click(helloSel + ` .msg-delete`)
+	owner.waitText("dialog h2", "Delete this message?")
+	owner.click(`dialog ` + submitSel)
+	guest.waitText(helloSel+` .body`, "Message deleted")
+	owner.waitText(helloSel+` .body`, "Message deleted")
+	for _, p := range []*page{owner, guest} {
+		if eval[bool](p, `document.querySelector(".messages").textContent.includes("Hello from a guest")`) {
+			t.Errorf("the %s page still shows the deleted message's text", p.name)
+		}
+	}
+	if eval[bool](owner, `!!document.querySelector(`+jsString(helloSel+" .msg-delete")+`)`) {
+		t.Error("a deleted message still offers Delete")
+	}
+	guest.do(chromedp.Reload())
+	guest.waitFor("guest connected after a reload", roomLiveJS)
+	guest.waitText(helloSel+` .body`, "Message deleted")
+	guest.waitText(".messages .msg .body", "Welcome, Grace!")
 
 	// At phone width the panel opens over the chat from its toggle, takes the focus, and
 	// Escape closes it again.

@@ -1,6 +1,7 @@
-// Package event defines the chat-message event shared by realtime (producer, fan-out) and
-// persister (consumer): construction with a time-ordered id, validation, and the protobuf
-// wire encoding used for both Kafka record values and Redis stream entries.
+// Package event defines the chat event shared by realtime (producer, fan-out) and
+// persister (consumer): a message, or the deletion of one, in one envelope. It provides
+// construction with a time-ordered id, validation, and the protobuf wire encoding used
+// for both Kafka record values and Redis stream entries.
 package event
 
 import (
@@ -24,8 +25,16 @@ const (
 	MaxNameBytes = 200
 )
 
-// Message is a chat message as it travels between services.
+// Message is a chat event as it travels between services: a message, or, when its
+// Deletion is set, the deletion of one (see IsDeletion).
 type Message = chatv1.ChatMessage
+
+// Deletion names the message a deletion event removes.
+type Deletion = chatv1.Deletion
+
+// IsDeletion reports whether m deletes a message rather than posts one. Events from
+// before deletions existed have no Deletion and are messages.
+func IsDeletion(m *Message) bool { return m.GetDeletion() != nil }
 
 // NewID returns a new time-ordered message id (UUIDv7).
 func NewID() (uuid.UUID, error) {
@@ -58,16 +67,25 @@ func Decode(b []byte) (*Message, error) {
 }
 
 // Validate checks that m can be stored: ids are UUIDs, text fields are valid UTF-8 within
-// their limits, and the timestamp is set.
+// their limits, and the timestamp is set. A message has a body; a deletion has none and
+// names the deleted message by its UUID.
 func Validate(m *Message) error {
 	for name, v := range map[string]string{"id": m.GetId(), "group_id": m.GetGroupId(), "sender_id": m.GetSenderId()} {
 		if _, err := uuid.Parse(v); err != nil {
 			return fmt.Errorf("event: %s %q is not a UUID", name, v)
 		}
 	}
-	switch {
-	case m.GetBody() == "" || len(m.GetBody()) > MaxBodyBytes || !utf8.ValidString(m.GetBody()):
+	if IsDeletion(m) {
+		if m.GetBody() != "" {
+			return fmt.Errorf("event: a deletion must have no body")
+		}
+		if _, err := uuid.Parse(m.GetDeletion().GetMessageId()); err != nil {
+			return fmt.Errorf("event: deletion.message_id %q is not a UUID", m.GetDeletion().GetMessageId())
+		}
+	} else if m.GetBody() == "" || len(m.GetBody()) > MaxBodyBytes || !utf8.ValidString(m.GetBody()) {
 		return fmt.Errorf("event: body must be 1..%d bytes of UTF-8", MaxBodyBytes)
+	}
+	switch {
 	case m.GetClientMsgId() == "" || len(m.GetClientMsgId()) > MaxClientIDBytes || !utf8.ValidString(m.GetClientMsgId()):
 		return fmt.Errorf("event: client_msg_id must be 1..%d bytes of UTF-8", MaxClientIDBytes)
 	case len(m.GetSenderName()) > MaxNameBytes || !utf8.ValidString(m.GetSenderName()):

@@ -19,6 +19,8 @@ func FuzzDecode(f *testing.F) {
 		{Id: uuid.Must(uuid.NewV7()).String(), GroupId: uuid.NewString(), SenderId: uuid.NewString(),
 			ClientMsgId: "\u00e9\u6f22", Body: "<script>alert(1)</script>'; DROP TABLE messages;--", CreatedAtUnixMs: 1},
 		{Id: "not-a-uuid", Body: "x", CreatedAtUnixMs: time.Now().UnixMilli()},
+		{Id: uuid.Must(uuid.NewV7()).String(), GroupId: uuid.NewString(), SenderId: uuid.NewString(),
+			ClientMsgId: "d1", CreatedAtUnixMs: 1, Deletion: &Deletion{MessageId: uuid.Must(uuid.NewV7()).String()}},
 	} {
 		b, err := proto.Marshal(m)
 		if err != nil {

@@ -1,6 +1,8 @@
 package gatewayapi
 
-// Message is a stored chat message as GET /api/chats/{id} returns it.
+// Message is a stored chat message as GET /api/chats/{id} returns it. A message the room's
+// owner deleted stays in history as a tombstone: Body is empty and DeletedAt and DeletedBy
+// are set (both are omitted while the message is not deleted).
 type Message struct {
 	ID          string `json:"id"`
 	GroupID     string `json:"group_id"`
@@ -11,6 +13,10 @@ type Message struct {
 	CreatedAt   Time   `json:"created_at"`
 	// SenderGuest is true when the sender is a guest (a member without an account).
 	SenderGuest bool `json:"sender_guest"`
+	// DeletedAt is when the message was deleted.
+	DeletedAt *Time `json:"deleted_at,omitempty"`
+	// DeletedBy is the member id of whoever deleted the message.
+	DeletedBy string `json:"deleted_by,omitempty"`
 }
 
 // HistoryPage is the answer to GET /api/chats/{id}: one page of a group's messages in

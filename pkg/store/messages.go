@@ -23,17 +23,7 @@ func (s *Store) InsertMessages(ctx context.Context, batch []Message) (int64, err
 	if len(batch) == 0 {
 		return 0, nil
 	}
-	p := dbgen.InsertMessagesParams{
-		Ids: make([]string, len(batch)), GroupIds: make([]string, len(batch)),
-		SenderIds: make([]string, len(batch)), SenderNames: make([]string, len(batch)),
-		ClientMsgIds: make([]string, len(batch)), Bodies: make([]string, len(batch)),
-		CreatedAts: make([]time.Time, len(batch)), SenderGuests: make([]bool, len(batch)),
-	}
-	for i, m := range batch {
-		p.Ids[i], p.GroupIds[i], p.SenderIds[i] = m.ID.String(), m.GroupID.String(), m.SenderID.String()
-		p.SenderNames[i], p.ClientMsgIds[i], p.Bodies[i], p.CreatedAts[i] = m.SenderName, m.ClientMsgID, m.Body, m.CreatedAt
-		p.SenderGuests[i] = m.SenderGuest
-	}
+	p := insertParams(batch)
 	// Most batches hold only new messages, so try the cheaper insert first; a unique
 	// violation rolls it back whole and the deduplicating insert takes over.
 	n, err := s.q.InsertNewMessages(ctx, dbgen.InsertNewMessagesParams(p))
@@ -46,10 +36,106 @@ func (s *Store) InsertMessages(ctx context.Context, batch []Message) (int64, err
 	return n, nil
 }
 
+func insertParams(batch []Message) dbgen.InsertMessagesParams {
+	p := dbgen.InsertMessagesParams{
+		Ids: make([]string, len(batch)), GroupIds: make([]string, len(batch)),
+		SenderIds: make([]string, len(batch)), SenderNames: make([]string, len(batch)),
+		ClientMsgIds: make([]string, len(batch)), Bodies: make([]string, len(batch)),
+		CreatedAts: make([]time.Time, len(batch)), SenderGuests: make([]bool, len(batch)),
+	}
+	for i, m := range batch {
+		p.Ids[i], p.GroupIds[i], p.SenderIds[i] = m.ID.String(), m.GroupID.String(), m.SenderID.String()
+		p.SenderNames[i], p.ClientMsgIds[i], p.Bodies[i], p.CreatedAts[i] = m.SenderName, m.ClientMsgID, m.Body, m.CreatedAt
+		p.SenderGuests[i] = m.SenderGuest
+	}
+	return p
+}
+
+// ApplyEvents applies a batch of events in one transaction and in batch order: messages are
+// stored as InsertMessages stores them (and stored already deleted when their deletion is
+// recorded), deletions are recorded and clear their message if it is stored. Applying an
+// event again changes nothing; the first deletion of a message wins. The result counts the
+// messages stored and deletions recorded that were new. Errors are coded as for
+// InsertMessages (a deletion in a group that does not exist is apperr.NotFound).
+func (s *Store) ApplyEvents(ctx context.Context, batch []Event) (int64, error) {
+	msgs := make([]Message, 0, len(batch))
+	for _, e := range batch {
+		if e.Deletion != nil {
+			return s.applyMixed(ctx, batch)
+		}
+		msgs = append(msgs, e.Message)
+	}
+	// Messages only, the usual case: one statement, no explicit transaction.
+	return s.InsertMessages(ctx, msgs)
+}
+
+// applyMixed applies a batch holding deletions: each run of consecutive messages is one
+// insert and each deletion two statements, all in one transaction, so a deletion sees the
+// messages before it and a message the deletions before it.
+func (s *Store) applyMixed(ctx context.Context, batch []Event) (int64, error) {
+	var total int64
+	err := s.inTx(ctx, func(q *dbgen.Queries) error {
+		total = 0
+		for i := 0; i < len(batch); {
+			if d := batch[i].Deletion; d != nil {
+				n, err := applyDeletion(ctx, q, *d)
+				if err != nil {
+					return err
+				}
+				total += n
+				i++
+				continue
+			}
+			j := i
+			var run []Message
+			for ; j < len(batch) && batch[j].Deletion == nil; j++ {
+				run = append(run, batch[j].Message)
+			}
+			// Inside a transaction a unique violation would abort it, so only the
+			// deduplicating insert is used here.
+			n, err := q.InsertMessages(ctx, insertParams(run))
+			if err != nil {
+				return translateWrite(err, "messages")
+			}
+			total += n
+			i = j
+		}
+		return nil
+	})
+	if err != nil {
+		// Errors of the statements are coded already; beginning or committing the
+		// transaction can fail too.
+		var coded *apperr.Error
+		if !errors.As(err, &coded) {
+			err = translateWrite(err, "events")
+		}
+		return 0, err
+	}
+	return total, nil
+}
+
+// applyDeletion records d and clears its message if stored; it reports 1 when d was new.
+func applyDeletion(ctx context.Context, q *dbgen.Queries, d Deletion) (int64, error) {
+	n, err := q.InsertDeletion(ctx, dbgen.InsertDeletionParams{
+		MessageID: d.MessageID, GroupID: d.GroupID, DeletedBy: d.DeletedBy, DeletedAt: d.DeletedAt, EventID: d.EventID,
+	})
+	if err != nil {
+		return 0, translateWrite(err, "deletion")
+	}
+	if _, err := q.ApplyDeletion(ctx, dbgen.ApplyDeletionParams{GroupID: d.GroupID, MessageID: d.MessageID}); err != nil {
+		return 0, translateWrite(err, "deletion")
+	}
+	return n, nil
+}
+
 // InsertMessage stores one message with its own statement (the seed's way; kept as the
-// benchmark baseline). It reports whether a new row was written.
+// benchmark baseline). It reports whether a new row was written. It ignores recorded
+// deletions (the persister stores through ApplyEvents).
 func (s *Store) InsertMessage(ctx context.Context, m Message) (bool, error) {
-	n, err := s.q.InsertMessage(ctx, dbgen.InsertMessageParams(m))
+	n, err := s.q.InsertMessage(ctx, dbgen.InsertMessageParams{
+		ID: m.ID, GroupID: m.GroupID, SenderID: m.SenderID, SenderName: m.SenderName,
+		ClientMsgID: m.ClientMsgID, Body: m.Body, CreatedAt: m.CreatedAt, SenderGuest: m.SenderGuest,
+	})
 	if err != nil {
 		return false, translateWrite(err, "message")
 	}

@@ -50,7 +50,7 @@ func reversed[T any](s []T) []T {
 }
 
 // The persister's conformance suite (services/persister/internal/consumer) holds
-// InsertMessages to the whole Sink contract; these tests cover the rest of the messages API
+// ApplyEvents to the whole Sink contract; these tests cover the rest of the messages API
 // and the codes that come back from real PostgreSQL.
 
 func TestInsertMessages(t *testing.T) {
@@ -264,4 +264,41 @@ func TestMessagePages(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestDeletedMessagesArePagedAsTombstones(t *testing.T) {
+	st := setup(t)
+	ctx := context.Background()
+	owner := newUser(t, st)
+	g := newGroup(t, st, owner.ID)
+	all := messages(t, g.ID, 3)
+	by := uuid.New()
+	at := time.Date(2026, 11, 27, 18, 0, 0, 123456000, time.UTC)
+	del := func(m store.Message) store.Event {
+		return store.Event{Deletion: &store.Deletion{EventID: uuid.Must(uuid.NewV7()), MessageID: m.ID, GroupID: g.ID, DeletedBy: by, DeletedAt: at}}
+	}
+	// all[0] is deleted after it is stored, all[2] before: both read back the same way.
+	events := []store.Event{{Message: all[0]}, {Message: all[1]}, del(all[0]), del(all[2]), {Message: all[2]}}
+	if n, err := st.ApplyEvents(ctx, events); err != nil || n != 5 {
+		t.Fatalf("ApplyEvents = %d, %v; want 5 new", n, err)
+	}
+	if n, err := st.ApplyEvents(ctx, events); err != nil || n != 0 {
+		t.Fatalf("ApplyEvents again = %d, %v; want nothing new", n, err)
+	}
+	page, err := st.MessagesAfter(ctx, g.ID, uuid.Nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 3 {
+		t.Fatalf("page holds %d messages, want 3", len(page))
+	}
+	for i, m := range page {
+		deleted := i != 1
+		switch {
+		case deleted && (m.Body != "" || m.DeletedAt == nil || !m.DeletedAt.Equal(at) || m.DeletedBy != uuid.NullUUID{UUID: by, Valid: true}):
+			t.Errorf("deleted message %d reads back as %+v", i, m)
+		case !deleted && (m.Body != all[i].Body || m.DeletedAt != nil || m.DeletedBy.Valid):
+			t.Errorf("kept message %d reads back as %+v", i, m)
+		}
+	}
 }

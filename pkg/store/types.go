@@ -77,4 +77,34 @@ type Message struct {
 	CreatedAt   time.Time
 	// SenderGuest is true when the sender was a guest.
 	SenderGuest bool
+	// DeletedAt is when the message was deleted, nil while it is not; a deleted message's
+	// Body is empty (the text is cleared in storage).
+	DeletedAt *time.Time
+	// DeletedBy is the member who deleted the message, set exactly when DeletedAt is.
+	DeletedBy uuid.NullUUID
+}
+
+// Deletion is the deletion of one message of a group, as the persister stores it. It may
+// be applied before the message it deletes is stored: the message is then stored deleted.
+type Deletion struct {
+	// EventID is the deletion event's own id.
+	EventID uuid.UUID
+	// MessageID is the message deleted; a message of another group is never touched.
+	MessageID uuid.UUID
+	// GroupID is the group the deletion was made in.
+	GroupID uuid.UUID
+	// DeletedBy is the member who deleted the message.
+	DeletedBy uuid.UUID
+	// DeletedAt is when the deletion was accepted.
+	DeletedAt time.Time
+}
+
+// Event is one change the persister applies: a Message to store or, when Deletion is set,
+// that deletion (Message is then unused). A value rather than an interface so a batch of
+// plain messages costs no allocation per event.
+type Event struct {
+	// Message is the message to store when Deletion is nil.
+	Message Message
+	// Deletion, when set, makes the event a deletion.
+	Deletion *Deletion
 }

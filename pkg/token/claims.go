@@ -64,6 +64,10 @@ type Claims struct {
 	// Guest is true for a member token of a member without an account. Realtime marks the
 	// member's presence and messages with it so nobody can pass as an account holder.
 	Guest bool
+	// Owner is true for a member token of the group's owner. Realtime lets only the owner
+	// moderate the room (delete any message), so the claim is written only when true and a
+	// token without it is an ordinary member's.
+	Owner bool
 	// IssuedAt and Expiry bound the token's validity.
 	IssuedAt time.Time
 	Expiry   time.Time
@@ -77,4 +81,5 @@ const (
 	claimUserID  = "uid"
 	claimName    = "name"
 	claimGuest   = "gst"
+	claimOwner   = "own"
 )

@@ -153,6 +153,10 @@ func (s *Signer) SignAt(c Claims, now time.Time, ttl time.Duration) (string, err
 		// Only the true value is written: a token without the claim is an account's.
 		b = b.Claim(claimGuest, true)
 	}
+	if c.Owner {
+		// Only the true value is written: a token without the claim is not the owner's.
+		b = b.Claim(claimOwner, true)
+	}
 	tok, err := b.Build()
 	if err != nil {
 		return "", fmt.Errorf("token: build: %w", err)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwt"
+
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 )
 
@@ -97,6 +99,41 @@ func TestGuestClaimRoundTrips(t *testing.T) {
 			}
 			if c.Guest != tt.claims.Guest || c.UserID != tt.claims.UserID || c.Name != tt.claims.Name {
 				t.Fatalf("claims = %+v, want guest=%v uid=%q name=%q", c, tt.claims.Guest, tt.claims.UserID, tt.claims.Name)
+			}
+		})
+	}
+}
+
+func TestOwnerClaimRoundTrips(t *testing.T) {
+	signer := newSigner(t, newKey(t))
+	v := NewStaticVerifier(signer.PublicKeys(), KindMember)
+	tests := []struct {
+		name      string
+		claims    Claims
+		wantClaim bool
+	}{
+		{"the owner's member token says owner", Claims{Subject: "m1", Kind: KindMember, GroupID: "g1", UserID: "u1", Name: "Ada", Owner: true}, true},
+		{"another member's token does not, and carries no own claim at all", Claims{Subject: "m2", Kind: KindMember, GroupID: "g1", Name: "Eve", Guest: true}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, err := signer.Sign(tt.claims, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := v.Verify(context.Background(), raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Owner != tt.claims.Owner || c.Guest != tt.claims.Guest {
+				t.Fatalf("claims = %+v, want owner=%v guest=%v", c, tt.claims.Owner, tt.claims.Guest)
+			}
+			tok, err := jwt.ParseString(raw, jwt.WithVerify(false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := tok.Get(claimOwner); ok != tt.wantClaim {
+				t.Fatalf("own claim present = %v, want %v", ok, tt.wantClaim)
 			}
 		})
 	}

@@ -68,6 +68,7 @@ func parse(raw string, keys jwk.Set, accept []Kind) (Claims, error) {
 	c.UserID = stringClaim(tok, claimUserID)
 	c.Name = stringClaim(tok, claimName)
 	c.Guest = boolClaim(tok, claimGuest)
+	c.Owner = boolClaim(tok, claimOwner)
 	switch {
 	case c.Subject == "":
 		return Claims{}, apperr.New(apperr.Unauthorized, "token has no subject")

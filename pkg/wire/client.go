@@ -6,6 +6,7 @@ const (
 	TypeJoin     = "join"
 	TypeLeave    = "leave"
 	TypeSend     = "send"
+	TypeDelete   = "delete"
 	TypeTyping   = "typing"
 	TypePresence = "presence"
 	TypePing     = "ping"
@@ -30,8 +31,10 @@ type ClientFrame struct {
 	// Since is the position of the last message the client got, to recover what it
 	// missed (join; nil for none).
 	Since *Position `json:"since,omitempty"`
-	// ClientMsgID is the sender's idempotency key (send).
+	// ClientMsgID is the sender's idempotency key (send, delete).
 	ClientMsgID string `json:"client_msg_id,omitempty"`
 	// Body is the message text (send).
 	Body string `json:"body,omitempty"`
+	// MessageID is the id of the message to delete (delete).
+	MessageID string `json:"message_id,omitempty"`
 }

@@ -9,6 +9,7 @@ const (
 	TypeLeft          = "left"
 	TypeAck           = "ack"
 	TypeMessage       = "message"
+	TypeDeleted       = "message_deleted"
 	TypeReset         = "reset"
 	TypePresenceJoin  = "presence_join"
 	TypePresenceLeave = "presence_leave"
@@ -36,10 +37,10 @@ type Joined struct {
 // Left is the reply to a leave.
 type Left struct{ Head }
 
-// Ack acknowledges an accepted message.
+// Ack acknowledges an accepted message or deletion.
 type Ack struct {
 	Head
-	// ID is the message id (UUIDv7).
+	// ID is the message id (UUIDv7); for a deletion, the deletion event's id.
 	ID          string `json:"id"`
 	ClientMsgID string `json:"client_msg_id"`
 	Position
@@ -53,6 +54,22 @@ type MessageFrame struct {
 	Head
 	Position
 	Message *Message `json:"message"`
+}
+
+// MessageDeleted says that a message of the room was deleted. The deletion is an event of
+// the room with its own id and position, delivered and replayed in order with messages,
+// so a client that resumes from a position also gets the deletions it missed.
+type MessageDeleted struct {
+	Head
+	// ID is the deletion event's id (UUIDv7).
+	ID string `json:"id"`
+	// MessageID is the id of the deleted message; clients replace it with a tombstone.
+	MessageID string `json:"message_id"`
+	// DeletedBy is the member id of who deleted it.
+	DeletedBy string `json:"deleted_by"`
+	// DeletedAt is when the server accepted the deletion.
+	DeletedAt Time `json:"deleted_at"`
+	Position
 }
 
 // Reset says that messages before its position may be missing from what the client got:
@@ -122,15 +139,18 @@ type Pong struct{ Head }
 // package check that every server frame reads back into it unchanged.
 type ServerFrame struct {
 	Head
-	// Position is set in joined, ack, message and reset frames.
+	// Position is set in joined, ack, message, message_deleted and reset frames.
 	Position
 	ClientID     string   `json:"client_id,omitempty"`      // joined
 	Recovered    *bool    `json:"recovered,omitempty"`      // joined, when recovering
 	Missed       *int     `json:"missed,omitempty"`         // joined, when recovering
-	ID           string   `json:"id,omitempty"`             // ack
+	ID           string   `json:"id,omitempty"`             // ack, message_deleted
 	ClientMsgID  string   `json:"client_msg_id,omitempty"`  // ack
 	Duplicate    bool     `json:"duplicate,omitempty"`      // ack
 	Message      *Message `json:"message,omitempty"`        // message
+	MessageID    string   `json:"message_id,omitempty"`     // message_deleted
+	DeletedBy    string   `json:"deleted_by,omitempty"`     // message_deleted
+	DeletedAt    *Time    `json:"deleted_at,omitempty"`     // message_deleted
 	Clients      []Client `json:"clients,omitempty"`        // presence
 	Client       *Client  `json:"client,omitempty"`         // presence_join, presence_leave, typing
 	TTLms        int64    `json:"ttl_ms,omitempty"`         // typing

@@ -142,10 +142,11 @@ func newRowByRowSink(st *store.Store) consumer.Sink {
 	return rowByRowSink{st: st, rows: new(atomic.Int64)}
 }
 
-func (s rowByRowSink) InsertMessages(ctx context.Context, batch []store.Message) (int64, error) {
+// ApplyEvents stores the messages only: the backlog holds no deletions.
+func (s rowByRowSink) ApplyEvents(ctx context.Context, batch []store.Event) (int64, error) {
 	var n int64
-	for _, m := range batch {
-		ok, err := s.st.InsertMessage(ctx, m)
+	for _, e := range batch {
+		ok, err := s.st.InsertMessage(ctx, e.Message)
 		if err != nil {
 			return n, err
 		}

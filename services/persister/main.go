@@ -1,5 +1,7 @@
 // Command persister stores every chat message from Kafka in PostgreSQL, in batches, exactly
-// once, committing Kafka offsets only after the rows are committed.
+// once, committing Kafka offsets only after the rows are committed. It applies message
+// deletions from the same stream the same way, in order and once each; a deletion consumed
+// before its message is recorded, and the message is stored already deleted.
 package main
 
 import (

@@ -25,7 +25,9 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// ChatMessage is one message posted to a group, as accepted by the realtime service.
+// ChatMessage is one event of a group, as accepted by the realtime service: a message
+// posted to the group or, when deletion is set, the deletion of one. Every event gets its
+// own id and room position, so deletions travel, replay and are stored like messages.
 type ChatMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// id is the server-assigned, time-ordered UUIDv7 of the message (canonical text form).
@@ -45,7 +47,12 @@ type ChatMessage struct {
 	CreatedAtUnixMs int64 `protobuf:"varint,7,opt,name=created_at_unix_ms,json=createdAtUnixMs,proto3" json:"created_at_unix_ms,omitempty"`
 	// sender_guest is true when the sender is a guest (a member without an account), from
 	// the member token; false for account members and for messages from before the field.
-	SenderGuest   bool `protobuf:"varint,8,opt,name=sender_guest,json=senderGuest,proto3" json:"sender_guest,omitempty"`
+	SenderGuest bool `protobuf:"varint,8,opt,name=sender_guest,json=senderGuest,proto3" json:"sender_guest,omitempty"`
+	// deletion, when set, makes this event the deletion of an earlier message of the group:
+	// sender_id and sender_name are then the member who deleted it, body is empty and
+	// created_at_unix_ms is when the deletion was accepted. Events from before the field
+	// have none and are messages.
+	Deletion      *Deletion `protobuf:"bytes,9,opt,name=deletion,proto3" json:"deletion,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -136,11 +143,64 @@ func (x *ChatMessage) GetSenderGuest() bool {
 	return false
 }
 
+func (x *ChatMessage) GetDeletion() *Deletion {
+	if x != nil {
+		return x.Deletion
+	}
+	return nil
+}
+
+// Deletion names the message a deletion event removes.
+type Deletion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// message_id is the id (UUIDv7) of the deleted message, in the same group.
+	MessageId     string `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Deletion) Reset() {
+	*x = Deletion{}
+	mi := &file_chat_v1_message_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Deletion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Deletion) ProtoMessage() {}
+
+func (x *Deletion) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_message_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Deletion.ProtoReflect.Descriptor instead.
+func (*Deletion) Descriptor() ([]byte, []int) {
+	return file_chat_v1_message_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Deletion) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
 var File_chat_v1_message_proto protoreflect.FileDescriptor
 
 const file_chat_v1_message_proto_rawDesc = "" +
 	"\n" +
-	"\x15chat/v1/message.proto\x12\x11quickchat.chat.v1\"\xfe\x01\n" +
+	"\x15chat/v1/message.proto\x12\x11quickchat.chat.v1\"\xb7\x02\n" +
 	"\vChatMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x1b\n" +
@@ -150,7 +210,11 @@ const file_chat_v1_message_proto_rawDesc = "" +
 	"\rclient_msg_id\x18\x05 \x01(\tR\vclientMsgId\x12\x12\n" +
 	"\x04body\x18\x06 \x01(\tR\x04body\x12+\n" +
 	"\x12created_at_unix_ms\x18\a \x01(\x03R\x0fcreatedAtUnixMs\x12!\n" +
-	"\fsender_guest\x18\b \x01(\bR\vsenderGuestB8Z6github.com/quickchat-go/quickchat/proto/chat/v1;chatv1b\x06proto3"
+	"\fsender_guest\x18\b \x01(\bR\vsenderGuest\x127\n" +
+	"\bdeletion\x18\t \x01(\v2\x1b.quickchat.chat.v1.DeletionR\bdeletion\")\n" +
+	"\bDeletion\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageIdB8Z6github.com/quickchat-go/quickchat/proto/chat/v1;chatv1b\x06proto3"
 
 var (
 	file_chat_v1_message_proto_rawDescOnce sync.Once
@@ -164,16 +228,18 @@ func file_chat_v1_message_proto_rawDescGZIP() []byte {
 	return file_chat_v1_message_proto_rawDescData
 }
 
-var file_chat_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_chat_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_chat_v1_message_proto_goTypes = []any{
 	(*ChatMessage)(nil), // 0: quickchat.chat.v1.ChatMessage
+	(*Deletion)(nil),    // 1: quickchat.chat.v1.Deletion
 }
 var file_chat_v1_message_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	1, // 0: quickchat.chat.v1.ChatMessage.deletion:type_name -> quickchat.chat.v1.Deletion
+	1, // [1:1] is the sub-list for method output_type
+	1, // [1:1] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_message_proto_init() }
@@ -187,7 +253,7 @@ func file_chat_v1_message_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_message_proto_rawDesc), len(file_chat_v1_message_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -241,15 +241,22 @@ func (m *Members) memberToken(g store.Group, member store.Member, ttl time.Durat
 	return MemberToken{Group: g, Member: member, Token: tok, TTL: ttl}, nil
 }
 
+// memberClaims are the claims of member's token. Owner is set for the membership of the
+// group owner's account: realtime lets only that token moderate the room.
 func memberClaims(g store.Group, member store.Member) token.Claims {
 	c := token.Claims{
 		Subject: member.ID.String(), Kind: token.KindMember, GroupID: g.ID.String(), Name: member.DisplayName,
-		Guest: member.Guest(),
+		Guest: member.Guest(), Owner: isOwner(g, member),
 	}
 	if member.UserID.Valid {
 		c.UserID = member.UserID.UUID.String()
 	}
 	return c
+}
+
+// isOwner reports whether member is the membership of g's owner account.
+func isOwner(g store.Group, member store.Member) bool {
+	return member.UserID.Valid && member.UserID.UUID == g.OwnerID
 }
 
 // Leave ends the caller's own membership (its member token's, or its account's): its
@@ -264,7 +271,7 @@ func (m *Members) Leave(ctx context.Context, c Caller, groupID string) error {
 	if err != nil {
 		return err
 	}
-	if me.UserID.Valid && me.UserID.UUID == g.OwnerID {
+	if isOwner(g, me) {
 		return apperr.New(apperr.Conflict, "the owner cannot leave the group; delete it instead")
 	}
 	if err := m.revoke.revoke(ctx, g.ID, []uuid.UUID{me.ID}, wire.ReasonLeft); err != nil {

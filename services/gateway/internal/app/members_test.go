@@ -236,3 +236,43 @@ func TestGuestMembershipsLastAtMostTheMaximumAge(t *testing.T) {
 		})
 	})
 }
+
+func TestOnlyTheOwnersMemberTokenSaysOwner(t *testing.T) {
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		_, owner := b.account(t, "Owner")
+		_, memberCaller := b.account(t, "Member")
+		g := b.group(t, owner, "Club")
+		_, guestCaller := b.guest(t, g, "Guest")
+		join := func(c Caller, name string) func() (MemberToken, error) {
+			return func() (MemberToken, error) {
+				return b.Members.Join(ctx, c, Joining{Client: "192.0.2.1", GroupID: g.ID.String(), Name: name, Passcode: "open sesame"})
+			}
+		}
+		renew := func(c Caller) func() (MemberToken, error) {
+			return func() (MemberToken, error) { return b.Members.RenewToken(ctx, c, g.ID.String()) }
+		}
+		tests := []struct {
+			name      string
+			get       func() (MemberToken, error)
+			wantOwner bool
+		}{
+			{"the owner's membership renewed with the access token is the owner's", renew(owner), true},
+			{"the owner joining with the passcode gets an owner's token", join(owner, "Owner"), true},
+			{"another account's membership is not the owner's", join(memberCaller, "Member"), false},
+			{"a guest's membership is not the owner's", join(Caller{}, "Visitor"), false},
+			{"a guest renewing its token does not become the owner", renew(guestCaller), false},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				mt, err := tt.get()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c := b.signer.last; c.Owner != tt.wantOwner || c.Subject != mt.Member.ID.String() {
+					t.Fatalf("signed %+v for member %s, want owner=%v", c, mt.Member.ID, tt.wantOwner)
+				}
+			})
+		}
+	})
+}

@@ -80,7 +80,7 @@ func (m *Members) List(ctx context.Context, c Caller, groupID string, q MembersQ
 	}
 	page.Members = make([]ListedMember, len(rows))
 	for i, r := range rows {
-		page.Members[i] = ListedMember{Member: r, Owner: r.UserID.Valid && r.UserID.UUID == g.OwnerID}
+		page.Members[i] = ListedMember{Member: r, Owner: isOwner(g, r)}
 	}
 	if !private {
 		for i := range page.Members {

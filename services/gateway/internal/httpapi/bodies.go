@@ -66,10 +66,19 @@ func banOut(b store.Ban) gatewayapi.Ban {
 }
 
 func messageOut(m store.Message) gatewayapi.Message {
-	return gatewayapi.Message{
+	out := gatewayapi.Message{
 		ID: m.ID.String(), GroupID: m.GroupID.String(), SenderID: m.SenderID.String(), SenderName: m.SenderName,
 		ClientMsgID: m.ClientMsgID, Body: m.Body, CreatedAt: gatewayapi.NewTime(m.CreatedAt), SenderGuest: m.SenderGuest,
 	}
+	if m.DeletedAt != nil {
+		// The store clears a deleted message's body already; history never shows one.
+		at := gatewayapi.NewTime(*m.DeletedAt)
+		out.Body, out.DeletedAt = "", &at
+		if m.DeletedBy.Valid {
+			out.DeletedBy = m.DeletedBy.UUID.String()
+		}
+	}
+	return out
 }
 
 // listOut converts every element, never returning nil, so empty lists encode as [].

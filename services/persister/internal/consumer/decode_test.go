@@ -18,10 +18,33 @@ func TestDecodeKeepsWhetherTheSenderWasAGuest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := consumer.Decode(b)
-			if err != nil || got.SenderGuest != guest || got.SenderName != "ann" {
+			e, err := consumer.Decode(b)
+			got := e.Message
+			if err != nil || e.Deletion != nil || got.SenderGuest != guest || got.SenderName != "ann" {
 				t.Fatalf("Decode = %+v, %v; want sender_guest %v", got, err, guest)
 			}
 		})
+	}
+}
+
+func TestDecodeTellsADeletionFromAMessage(t *testing.T) {
+	group, target := uuid.New(), uuid.New()
+	m := chatMessage(t, group, "")
+	m.Deletion = &event.Deletion{MessageId: target.String()}
+	b, err := event.Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := consumer.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := e.Deletion
+	if d == nil {
+		t.Fatalf("Decode = %+v, want a deletion", e)
+	}
+	if d.EventID.String() != m.GetId() || d.MessageID != target || d.GroupID != group ||
+		d.DeletedBy.String() != m.GetSenderId() || !d.DeletedAt.Equal(event.CreatedAt(m)) {
+		t.Fatalf("deletion = %+v, want the event's ids, sender and time", d)
 	}
 }

@@ -2,6 +2,7 @@ package consumer_test
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -21,22 +22,28 @@ import (
 
 // memSink is an in-memory Sink that keeps the Sink contract (testSinkContract) the way
 // store.Store does on PostgreSQL: one all-or-nothing transaction per batch; values
-// PostgreSQL cannot hold rejected first; rows inserted in batch order, each skipped if its
-// id or client key (group, sender, client id) is already taken; the groups of the rows
-// actually inserted checked last.
+// PostgreSQL cannot hold rejected first; events applied in batch order, a message skipped
+// if its id or client key (group, sender, client id) is already taken, a deletion skipped
+// if its message (in its group) or its event id already has one; a message whose deletion
+// is recorded stored deleted; the groups of the rows actually inserted checked.
 type memSink struct {
-	mu      sync.Mutex
-	rows    map[uuid.UUID]store.Message
-	keys    map[string]bool
-	groups  map[uuid.UUID]bool
-	outages int // the next outages calls fail as if the database were down
-	calls   int
+	mu        sync.Mutex
+	rows      map[uuid.UUID]store.Message
+	keys      map[string]bool
+	deletions map[string]store.Deletion // by deletionKey
+	eventIDs  map[uuid.UUID]bool        // of recorded deletions
+	groups    map[uuid.UUID]bool
+	outages   int // the next outages calls fail as if the database were down
+	calls     int
 }
 
 var _ consumer.Sink = (*memSink)(nil)
 
 func newMemSink(groups ...uuid.UUID) *memSink {
-	s := &memSink{rows: map[uuid.UUID]store.Message{}, keys: map[string]bool{}, groups: map[uuid.UUID]bool{}}
+	s := &memSink{
+		rows: map[uuid.UUID]store.Message{}, keys: map[string]bool{}, groups: map[uuid.UUID]bool{},
+		deletions: map[string]store.Deletion{}, eventIDs: map[uuid.UUID]bool{},
+	}
 	for _, g := range groups {
 		s.groups[g] = true
 	}
@@ -49,7 +56,9 @@ var (
 	pgLatest   = time.Date(294277, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-func (s *memSink) InsertMessages(ctx context.Context, batch []store.Message) (int64, error) {
+func pgTime(t time.Time) bool { return !t.Before(pgEarliest) && t.Before(pgLatest) }
+
+func (s *memSink) ApplyEvents(ctx context.Context, batch []store.Event) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
@@ -62,36 +71,71 @@ func (s *memSink) InsertMessages(ctx context.Context, batch []store.Message) (in
 	}
 	// PostgreSQL rejects such values while it reads the statement's parameters, before it
 	// looks at a single row.
-	for _, m := range batch {
-		if !pgText(m.SenderName) || !pgText(m.ClientMsgID) || !pgText(m.Body) ||
-			m.CreatedAt.Before(pgEarliest) || !m.CreatedAt.Before(pgLatest) {
+	for _, e := range batch {
+		if d := e.Deletion; d != nil {
+			if !pgTime(d.DeletedAt) {
+				return 0, apperr.New(apperr.Invalid, "deletion is invalid")
+			}
+			continue
+		}
+		m := e.Message
+		if !pgText(m.SenderName) || !pgText(m.ClientMsgID) || !pgText(m.Body) || !pgTime(m.CreatedAt) {
 			return 0, apperr.New(apperr.Invalid, "messages is invalid")
 		}
 	}
-	// ON CONFLICT DO NOTHING skips a row that collides with a stored one or an earlier one
-	// of the same batch; the group check then sees only the rows actually inserted.
-	ids, keys := map[uuid.UUID]bool{}, map[string]bool{}
-	var fresh []store.Message
-	for _, m := range batch {
-		key := clientKey(m)
-		if _, ok := s.rows[m.ID]; ok || ids[m.ID] || s.keys[key] || keys[key] {
+	// Work on copies so a failed batch changes nothing. ON CONFLICT DO NOTHING skips a
+	// row that collides with a stored one or an earlier one of the same batch; the group
+	// check sees only the rows actually inserted.
+	rows, keys := maps.Clone(s.rows), maps.Clone(s.keys)
+	deletions, eventIDs := maps.Clone(s.deletions), maps.Clone(s.eventIDs)
+	var n int64
+	for _, e := range batch {
+		if d := e.Deletion; d != nil {
+			dk := deletionKey(d.GroupID, d.MessageID)
+			if _, ok := deletions[dk]; ok || eventIDs[d.EventID] {
+				continue
+			}
+			if !s.groups[d.GroupID] {
+				return 0, apperr.New(apperr.NotFound, "deletion refers to something that does not exist")
+			}
+			d := *d
+			d.DeletedAt = d.DeletedAt.Truncate(time.Microsecond)
+			deletions[dk], eventIDs[d.EventID] = d, true
+			n++
+			if m, ok := rows[d.MessageID]; ok && m.GroupID == d.GroupID && m.DeletedAt == nil {
+				rows[d.MessageID] = deleted(m, d)
+			}
 			continue
 		}
-		ids[m.ID], keys[key] = true, true
-		m.CreatedAt = m.CreatedAt.Truncate(time.Microsecond) // timestamptz's precision
-		fresh = append(fresh, m)
-	}
-	for _, m := range fresh {
+		m := e.Message
+		key := clientKey(m)
+		if _, ok := rows[m.ID]; ok || keys[key] {
+			continue
+		}
 		if !s.groups[m.GroupID] {
 			return 0, apperr.New(apperr.NotFound, "messages refers to something that does not exist")
 		}
+		m.CreatedAt = m.CreatedAt.Truncate(time.Microsecond) // timestamptz's precision
+		m.DeletedAt, m.DeletedBy = nil, uuid.NullUUID{}
+		if d, ok := deletions[deletionKey(m.GroupID, m.ID)]; ok {
+			m = deleted(m, d)
+		}
+		rows[m.ID], keys[key] = m, true
+		n++
 	}
-	for _, m := range fresh {
-		s.rows[m.ID] = m
-		s.keys[clientKey(m)] = true
-	}
-	return int64(len(fresh)), nil
+	s.rows, s.keys, s.deletions, s.eventIDs = rows, keys, deletions, eventIDs
+	return n, nil
 }
+
+// deleted is m as d leaves it: body cleared, deletion recorded.
+func deleted(m store.Message, d store.Deletion) store.Message {
+	at := d.DeletedAt
+	m.Body, m.DeletedAt, m.DeletedBy = "", &at, uuid.NullUUID{UUID: d.DeletedBy, Valid: true}
+	return m
+}
+
+// deletionKey is what message_deletions' primary key makes unique: a message of a group.
+func deletionKey(group, message uuid.UUID) string { return group.String() + "/" + message.String() }
 
 // clientKey is what messages_client_key makes unique: a sender's client id in a group.
 func clientKey(m store.Message) string {

@@ -38,11 +38,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 		rowsWritten: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "persister_rows_written_total",
-			Help: "Message rows inserted into PostgreSQL.",
+			Help: "Message rows inserted and message deletions recorded in PostgreSQL.",
 		}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "persister_duplicates_skipped_total",
-			Help: "Messages not inserted because they were already stored (redelivery, producer or client retry).",
+			Help: "Messages and deletions not written because they were already stored (redelivery, producer or client retry).",
 		}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "persister_dead_letters_total",

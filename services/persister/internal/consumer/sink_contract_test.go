@@ -31,9 +31,11 @@ const transient apperr.Code = "any transient code"
 // maxBatch is the largest batch the persister's configuration allows (PERSISTER_BATCH_SIZE).
 const maxBatch = 50000
 
-// sinkStep is one InsertMessages call and its expected outcome.
+// sinkStep is one ApplyEvents call and its expected outcome.
 type sinkStep struct {
-	batch []store.Message
+	// batch is a batch of messages only; events, when set, is the batch instead.
+	batch  []store.Message
+	events []store.Event
 	// ended runs the call under a context that has already ended.
 	ended bool
 	// rows is how many new rows the call must report when it succeeds.
@@ -61,6 +63,40 @@ func (f sinkFixture) msg(t *testing.T, group uuid.UUID, body string) store.Messa
 		ID: id, GroupID: group, SenderID: uuid.New(), SenderName: "ann",
 		ClientMsgID: uuid.NewString(), Body: body, CreatedAt: time.Now().UTC().Truncate(time.Microsecond),
 	}
+}
+
+// del returns a new deletion of m by member by, made in m's group.
+func (f sinkFixture) del(t *testing.T, m store.Message, by uuid.UUID) store.Deletion {
+	t.Helper()
+	id, err := uuid.NewV7()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.Deletion{EventID: id, MessageID: m.ID, GroupID: m.GroupID, DeletedBy: by,
+		DeletedAt: time.Now().UTC().Truncate(time.Microsecond)}
+}
+
+// deletedBy is m as d leaves it: no body, deleted at d's time by d's member.
+func deletedBy(m store.Message, d store.Deletion) store.Message {
+	at := d.DeletedAt
+	m.Body, m.DeletedAt, m.DeletedBy = "", &at, uuid.NullUUID{UUID: d.DeletedBy, Valid: true}
+	return m
+}
+
+// evs turns messages and deletions into one batch of events, in the order given.
+func evs(items ...any) []store.Event {
+	out := make([]store.Event, len(items))
+	for i, it := range items {
+		switch v := it.(type) {
+		case store.Message:
+			out[i] = store.Event{Message: v}
+		case store.Deletion:
+			out[i] = store.Event{Deletion: &v}
+		default:
+			panic(fmt.Sprintf("evs: %T is neither a message nor a deletion", it))
+		}
+	}
+	return out
 }
 
 // retryOf is m sent again by its sender under a new id: same group, sender and client id.
@@ -266,6 +302,107 @@ func testSinkContract(t *testing.T, newSink newSinkFunc) {
 				}, nil
 			},
 		},
+		{
+			name: "a deletion after its message clears the body and records who deleted it when",
+			steps: func(t *testing.T, f sinkFixture) ([]sinkStep, []store.Message) {
+				a, b := f.msg(t, f.group, "secret"), f.msg(t, f.group, "kept")
+				d := f.del(t, a, uuid.New())
+				return []sinkStep{
+					{batch: []store.Message{a, b}, rows: 2},
+					{events: evs(d), rows: 1},
+				}, []store.Message{deletedBy(a, d), b}
+			},
+		},
+		{
+			name: "a deletion before its message is kept, and the message is stored already deleted",
+			steps: func(t *testing.T, f sinkFixture) ([]sinkStep, []store.Message) {
+				a := f.msg(t, f.group, "secret")
+				d := f.del(t, a, uuid.New())
+				return []sinkStep{
+					{events: evs(d), rows: 1},
+					{batch: []store.Message{a}, rows: 1},
+				}, []store.Message{deletedBy(a, d)}
+			},
+		},
+		{
+			name: "a deletion and its message in one batch delete it in either order",
+			steps: func(t *testing.T, f sinkFixture) ([]sinkStep, []store.Message) {
+				a, b := f.msg(t, f.group, "message first"), f.msg(t, f.other, "deletion first")
+				da, db := f.del(t, a, uuid.New()), f.del(t, b, uuid.New())
+				return []sinkStep{{events: evs(a, da, db, b), rows: 4}}, []store.Message{deletedBy(a, da), deletedBy(b, db)}
+			},
+		},
+		{
+			name: "the same deletion applied twice changes nothing the second time",
+			steps: func(t *testing.T, f sinkFixture) ([]sinkStep, []store.Message) {
+				a := f.msg(t, f.group, "secret")
+				d := f.del(t, a, uuid.New())
+				return []sinkStep{
+					{events: evs(a, d), rows: 2},
+					{events: evs(d), rows: 0},
+					{events: evs(a, d, d), rows: 0},
+				}, []store.Message{deletedBy(a, d)}
+			},
+		},
+		{
+			name: "of two deletions of one message the first wins, before or after the message",
+			steps: func(t *testing.T, f sinkFixture) ([]sinkStep, []store.Message) {
+				a, b := f.msg(t, f.group, "a"), f.msg(t, f.group, "b")
+				da1, da2 := f.del(t, a, uuid.New()), f.del(t, a, uuid.New())
+				db1, db2 := f.del(t, b, uuid.New()), f.del(t, b, uuid.New())
+				da2.DeletedAt = da2.DeletedAt.Add(time.Hour)
+				db2.DeletedAt = db2.DeletedAt.Add(time.Hour)
+				return []sinkStep{
+					{events: evs(a, da1), rows: 2},
+					{events: evs(da2), rows: 0},
+					{events: evs(db1, db2), rows: 1},
+					{batch: []store.Message{b}, rows: 1},
+				}, []store.Message{deletedBy(a, da1), deletedBy(b, db1)}
+			},
+		},
+		{
+			name: "a deletion made in another group touches no message and blocks no deletion of it",
+			steps: func(t *testing.T, f sinkFixture) ([]sinkStep, []store.Message) {
+				a, b := f.msg(t, f.group, "a"), f.msg(t, f.group, "b")
+				foreignA, foreignB := f.del(t, a, uuid.New()), f.del(t, b, uuid.New())
+				foreignA.GroupID, foreignB.GroupID = f.other, f.other
+				own := f.del(t, a, uuid.New())
+				return []sinkStep{
+					{events: evs(a, foreignA, foreignB), rows: 3},
+					{batch: []store.Message{b}, rows: 1},
+					{events: evs(own), rows: 1},
+				}, []store.Message{deletedBy(a, own), b}
+			},
+		},
+		{
+			name: "a deletion is never stored as a message",
+			steps: func(t *testing.T, f sinkFixture) ([]sinkStep, []store.Message) {
+				never := f.msg(t, f.group, "never sent")
+				return []sinkStep{{events: evs(f.del(t, never, uuid.New())), rows: 1}}, nil
+			},
+		},
+		{
+			name: "a deletion in a group that does not exist fails the whole batch as not found",
+			steps: func(t *testing.T, f sinkFixture) ([]sinkStep, []store.Message) {
+				a := f.msg(t, f.group, "a")
+				gone, d := f.del(t, f.msg(t, f.gone, "x"), uuid.New()), f.del(t, a, uuid.New())
+				return []sinkStep{
+					{events: evs(a, gone), code: apperr.NotFound},
+					{events: evs(gone, a), code: apperr.NotFound},
+					{events: evs(a, d), rows: 2},
+				}, []store.Message{deletedBy(a, d)}
+			},
+		},
+		{
+			name: "a batch with a deletion under an ended context fails as transient and changes nothing",
+			steps: func(t *testing.T, f sinkFixture) ([]sinkStep, []store.Message) {
+				a := f.msg(t, f.group, "a")
+				return []sinkStep{
+					{batch: []store.Message{a}, rows: 1},
+					{events: evs(f.del(t, a, uuid.New())), ended: true, code: transient},
+				}, []store.Message{a}
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,9 +418,16 @@ func testSinkContract(t *testing.T, newSink newSinkFunc) {
 					cancel()
 					ctx = ended
 				}
-				n, err := sink.InsertMessages(ctx, s.batch)
+				batch := s.events
+				if batch == nil {
+					batch = evs()
+					for _, m := range s.batch {
+						batch = append(batch, store.Event{Message: m})
+					}
+				}
+				n, err := sink.ApplyEvents(ctx, batch)
 				if msg := checkStep(s, n, err); msg != "" {
-					t.Errorf("call %d of %d (%d messages): %s", i+1, len(steps), len(s.batch), msg)
+					t.Errorf("call %d of %d (%d events): %s", i+1, len(steps), len(batch), msg)
 				}
 			}
 			assertStored(t, sink.stored(t), want)
@@ -336,5 +480,7 @@ func assertStored(t *testing.T, got map[uuid.UUID]store.Message, want []store.Me
 
 func sameMessage(a, b store.Message) bool {
 	return a.ID == b.ID && a.GroupID == b.GroupID && a.SenderID == b.SenderID && a.SenderName == b.SenderName &&
-		a.ClientMsgID == b.ClientMsgID && a.Body == b.Body && a.CreatedAt.Equal(b.CreatedAt)
+		a.ClientMsgID == b.ClientMsgID && a.Body == b.Body && a.CreatedAt.Equal(b.CreatedAt) &&
+		a.SenderGuest == b.SenderGuest && a.DeletedBy == b.DeletedBy &&
+		(a.DeletedAt == nil) == (b.DeletedAt == nil) && (a.DeletedAt == nil || a.DeletedAt.Equal(*b.DeletedAt))
 }

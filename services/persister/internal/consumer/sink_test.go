@@ -57,7 +57,7 @@ func newStoreSink(t *testing.T, groups ...uuid.UUID) sinkUnderTest {
 	return sinkUnderTest{Sink: st, stored: func(t *testing.T) map[uuid.UUID]store.Message {
 		t.Helper()
 		rows, err := pool.Query(ctx,
-			"SELECT id, group_id, sender_id, sender_name, client_msg_id, body, created_at, sender_guest FROM messages")
+			"SELECT id, group_id, sender_id, sender_name, client_msg_id, body, created_at, sender_guest, deleted_at, deleted_by FROM messages")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +65,7 @@ func newStoreSink(t *testing.T, groups ...uuid.UUID) sinkUnderTest {
 		out := map[uuid.UUID]store.Message{}
 		for rows.Next() {
 			var m store.Message
-			if err := rows.Scan(&m.ID, &m.GroupID, &m.SenderID, &m.SenderName, &m.ClientMsgID, &m.Body, &m.CreatedAt, &m.SenderGuest); err != nil {
+			if err := rows.Scan(&m.ID, &m.GroupID, &m.SenderID, &m.SenderName, &m.ClientMsgID, &m.Body, &m.CreatedAt, &m.SenderGuest, &m.DeletedAt, &m.DeletedBy); err != nil {
 				t.Fatal(err)
 			}
 			out[m.ID] = m

@@ -15,13 +15,15 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/store"
 )
 
-// Sink stores a batch of messages in one transaction, skipping messages already stored, and
-// returns the number of new rows. An error coded apperr.Invalid or apperr.NotFound means the
-// batch can never be stored as it is; any other error is transient. The contract in full
-// (what counts as stored, which duplicate wins, which error comes first) is the suite in
-// sink_contract_test.go, which store.Store and the tests' in-memory sink both pass.
+// Sink applies a batch of events (messages and deletions) in one transaction and in batch
+// order, skipping events already applied, and returns the number of new ones. A message
+// whose deletion was applied before it is stored deleted. An error coded apperr.Invalid or
+// apperr.NotFound means the batch can never be stored as it is; any other error is
+// transient. The contract in full (what counts as stored, which duplicate wins, which
+// error comes first, how deletions apply) is the suite in sink_contract_test.go, which
+// store.Store and the tests' in-memory sink both pass.
 type Sink interface {
-	InsertMessages(ctx context.Context, batch []store.Message) (int64, error)
+	ApplyEvents(ctx context.Context, batch []store.Event) (int64, error)
 }
 
 var _ Sink = (*store.Store)(nil)
@@ -83,16 +85,16 @@ func NewWriter(sink Sink, dead DeadLetterer, cfg WriterConfig, metrics *Metrics,
 // batch for whoever consumes the partition next.
 func (w *Writer) Write(ctx context.Context, batch []*sarama.ConsumerMessage) error {
 	w.metrics.batchSize.Observe(float64(len(batch)))
-	msgs := make([]store.Message, 0, len(batch))
+	msgs := make([]store.Event, 0, len(batch))
 	recs := make([]*sarama.ConsumerMessage, 0, len(batch))
 	var dead []DeadLetter
 	for _, rec := range batch {
-		m, err := Decode(rec.Value)
+		e, err := Decode(rec.Value)
 		if err != nil {
 			dead = append(dead, DeadLetter{Record: rec, Code: CodeUndecodable, Reason: err.Error()})
 			continue
 		}
-		msgs = append(msgs, m)
+		msgs = append(msgs, e)
 		recs = append(recs, rec)
 	}
 	if err := w.store(ctx, msgs, recs, &dead); err != nil {
@@ -104,10 +106,10 @@ func (w *Writer) Write(ctx context.Context, batch []*sarama.ConsumerMessage) err
 	return w.deadLetter(ctx, dead)
 }
 
-// store writes msgs (recs are their records) and appends the ones that can never be stored
+// store applies msgs, the batch's events (recs are their records), and appends the ones that can never be stored
 // to dead. A permanent failure splits the batch in halves until the rows at fault are
 // alone, so the good rows around them are still stored.
-func (w *Writer) store(ctx context.Context, msgs []store.Message, recs []*sarama.ConsumerMessage, dead *[]DeadLetter) error {
+func (w *Writer) store(ctx context.Context, msgs []store.Event, recs []*sarama.ConsumerMessage, dead *[]DeadLetter) error {
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -144,11 +146,11 @@ func (w *Writer) store(ctx context.Context, msgs []store.Message, recs []*sarama
 // insert makes one attempt. It ignores ctx's cancellation (but not its values) so that an
 // attempt under way when a rebalance or shutdown starts can finish and be committed; the
 // attempt timeout still bounds it.
-func (w *Writer) insert(ctx context.Context, msgs []store.Message) error {
+func (w *Writer) insert(ctx context.Context, msgs []store.Event) error {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.AttemptTimeout)
 	defer cancel()
 	start := time.Now()
-	n, err := w.sink.InsertMessages(actx, msgs)
+	n, err := w.sink.ApplyEvents(actx, msgs)
 	w.metrics.insertSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		return err
@@ -192,19 +194,28 @@ func (w *Writer) deadLetter(ctx context.Context, letters []DeadLetter) error {
 // handle with room to spare; later timestamps can only come from a broken producer.
 var latestStorable = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
-// Decode parses a record value into a message ready to store. An error means the record
-// can never be stored.
-func Decode(value []byte) (store.Message, error) {
+// Decode parses a record value into an event ready to apply: a message, or a deletion when
+// the event carries one. An error means the record can never be stored.
+func Decode(value []byte) (store.Event, error) {
 	m, err := event.Decode(value)
 	if err != nil {
-		return store.Message{}, err
+		return store.Event{}, err
 	}
 	createdAt := event.CreatedAt(m)
 	if createdAt.After(latestStorable) {
-		return store.Message{}, errors.New("event: created_at_unix_ms is out of range")
+		return store.Event{}, errors.New("event: created_at_unix_ms is out of range")
 	}
 	// event.Decode has validated the ids, so these parses cannot fail.
-	return store.Message{
+	if event.IsDeletion(m) {
+		return store.Event{Deletion: &store.Deletion{
+			EventID:   uuid.MustParse(m.GetId()),
+			MessageID: uuid.MustParse(m.GetDeletion().GetMessageId()),
+			GroupID:   uuid.MustParse(m.GetGroupId()),
+			DeletedBy: uuid.MustParse(m.GetSenderId()),
+			DeletedAt: createdAt,
+		}}, nil
+	}
+	return store.Event{Message: store.Message{
 		ID:          uuid.MustParse(m.GetId()),
 		GroupID:     uuid.MustParse(m.GetGroupId()),
 		SenderID:    uuid.MustParse(m.GetSenderId()),
@@ -213,7 +224,7 @@ func Decode(value []byte) (store.Message, error) {
 		Body:        m.GetBody(),
 		CreatedAt:   createdAt,
 		SenderGuest: m.GetSenderGuest(),
-	}, nil
+	}}, nil
 }
 
 // sleep waits for d or until ctx ends.

@@ -39,8 +39,9 @@ type Metrics struct {
 	FramesOut prometheus.Counter
 	// ErrorsSent counts error frames by code.
 	ErrorsSent *prometheus.CounterVec
-	// Sends counts send outcomes: accepted, duplicate, limited (over the member's quota),
-	// revoked (the member's membership was revoked), failed.
+	// Sends counts send and delete outcomes: accepted, duplicate, limited (over the
+	// member's quota), revoked (the member's membership was revoked), forbidden (a delete
+	// by a member who is not the owner), failed.
 	Sends *prometheus.CounterVec
 	// RateLimited counts frames refused or dropped, and replays refused, by the limit
 	// that did it (the Limit constants).
@@ -77,7 +78,7 @@ func New(reg prometheus.Registerer, rooms func() float64) *Metrics {
 		FramesIn:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_frames_in_total", Help: "Client frames received, by type."}, []string{"type"}),
 		FramesOut:   prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_frames_out_total", Help: "Frames queued to clients."}),
 		ErrorsSent:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_error_frames_total", Help: "Error frames sent, by code."}, []string{"code"}),
-		Sends:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_sends_total", Help: "Send frames handled, by outcome."}, []string{"outcome"}),
+		Sends:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_sends_total", Help: "Send and delete frames handled, by outcome."}, []string{"outcome"}),
 		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_rate_limited_total", Help: "Frames refused or dropped and replays refused by a rate limit, by limit."}, []string{"limit"}),
 		ProduceSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "realtime_produce_seconds", Help: "Time until Kafka acknowledged a message.", Buckets: latencyBuckets,

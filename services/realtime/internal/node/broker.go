@@ -45,7 +45,7 @@ type Kind byte
 
 // Entry kinds. The byte values are what brokers store.
 const (
-	KindMessage       Kind = 'm' // a chat message (event.Message protobuf); has a position
+	KindMessage       Kind = 'm' // a chat event (event.Message protobuf: a message or a deletion); has a position
 	KindPresenceJoin  Kind = 'j' // a client joined the room (encoded wire.Client)
 	KindPresenceLeave Kind = 'l' // a client left or expired (encoded wire.Client)
 	KindTyping        Kind = 't' // a client is typing (client id, '\n', encoded wire.Client)

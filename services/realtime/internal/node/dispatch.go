@@ -118,6 +118,8 @@ func (n *Node) deliver(e Entry, live bool) {
 	}
 }
 
+// messageFrame encodes a message entry as the frame clients get: a message, or
+// message_deleted for a deletion.
 func messageFrame(e Entry) ([]byte, *event.Message, error) {
 	// Stream entries were validated by Send before they were published; skipping
 	// event.Validate here saves its work once per message per instance.
@@ -125,7 +127,14 @@ func messageFrame(e Entry) ([]byte, *event.Message, error) {
 	if err := proto.Unmarshal(e.Data, m); err != nil {
 		return nil, nil, fmt.Errorf("node: decode stream entry: %w", err)
 	}
-	return protocol.MessageFrame(e.Pos, wireMessage(m)), m, nil
+	return encodeFrame(e.Pos, m), m, nil
+}
+
+func encodeFrame(pos wire.Position, m *event.Message) []byte {
+	if event.IsDeletion(m) {
+		return protocol.Deleted(pos, m.GetGroupId(), m.GetId(), m.GetDeletion().GetMessageId(), m.GetSenderId(), event.CreatedAt(m))
+	}
+	return protocol.MessageFrame(pos, wireMessage(m))
 }
 
 func wireMessage(m *event.Message) *wire.Message {
@@ -139,11 +148,11 @@ func wireMessage(m *event.Message) *wire.Message {
 // sizingPosition is at least as long as any position a message frame carries.
 var sizingPosition = wire.Position{Epoch: strings.Repeat("z", protocol.MaxEpochBytes), Offset: math.MaxUint64}
 
-// frameSize is the most bytes m's message frame can take: what replaying it costs. It
-// is measured on the frame itself because JSON escaping can make a frame several times
-// larger than the body it carries.
+// frameSize is the most bytes m's frame (message or message_deleted) can take: what
+// replaying it costs. It is measured on the frame itself because JSON escaping can make
+// a frame several times larger than the body it carries.
 func frameSize(m *event.Message) int {
-	return len(protocol.MessageFrame(sizingPosition, wireMessage(m)))
+	return len(encodeFrame(sizingPosition, m))
 }
 
 // Budgets that can refuse a replay, the values of Recovered.Spent.

@@ -1,8 +1,8 @@
 // Package node is the core of one realtime instance, between the WebSocket transport and
-// the outside world: it accepts a member's message (Kafka first, then the room's stream,
-// exactly once per client message id), turns what the broker reads into frames encoded
-// once per instance for the local hub, answers recovery, and keeps this instance's
-// presence entries alive.
+// the outside world: it accepts a member's message, or the owner's deletion of one, as an
+// event of the room (Kafka first, then the room's stream, exactly once per client message
+// id), turns what the broker reads into frames encoded once per instance for the local
+// hub, answers recovery, and keeps this instance's presence entries alive.
 //
 // It also holds each member's limits, shared by every instance: new messages, typing
 // events and bytes of replayed history are charged to the member's Quota, which the

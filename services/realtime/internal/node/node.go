@@ -88,9 +88,11 @@ type Sender struct {
 	GroupID  string
 	// Guest is true for a member without an account; its messages say so.
 	Guest bool
+	// Owner is true for the group's owner, who may delete any message of the room.
+	Owner bool
 }
 
-// Accepted describes an accepted message.
+// Accepted describes an accepted message or deletion.
 type Accepted struct {
 	ID  string
 	Pos wire.Position
@@ -106,6 +108,10 @@ var ErrUnavailable = errors.New("node: message not accepted, retry")
 // ErrRevoked refuses a message because its sender's membership of the room was revoked;
 // nothing was sent or claimed.
 var ErrRevoked = errors.New("node: the sender's membership of the room was revoked")
+
+// ErrForbidden refuses a deletion by a member who may not delete the message; nothing was
+// sent or claimed.
+var ErrForbidden = errors.New("node: only the room's owner may delete messages")
 
 // LimitedError refuses a message because its sender is over the member send quota;
 // nothing was sent or claimed, so the client may send it again later with the same id.
@@ -140,6 +146,38 @@ func (n *Node) quota(name, member string) Quota {
 // message over the member's send quota is refused with a *LimitedError, and any message
 // of a member whose membership was revoked with ErrRevoked, before anything is written.
 func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Accepted, error) {
+	return n.accept(ctx, s, clientMsgID, func(id string) *event.Message {
+		return &event.Message{
+			Id: id, GroupId: s.GroupID, SenderId: s.MemberID, SenderName: s.Name,
+			ClientMsgId: clientMsgID, Body: body, CreatedAtUnixMs: createdAt(id), SenderGuest: s.Guest,
+		}
+	})
+}
+
+// Delete accepts the deletion of the room's message messageID by s, the room's owner, the
+// way Send accepts a message: the deletion is an event of its own, durable in Kafka and
+// published at a position of the room before it is acknowledged, deduplicated by
+// clientMsgID and paid from the same send quota. A deleter who is not the owner is refused
+// with ErrForbidden before anything is written. The message is not looked up: deleting an
+// unknown or already deleted id is a harmless event that the persister and clients ignore.
+func (n *Node) Delete(ctx context.Context, s Sender, clientMsgID, messageID string) (Accepted, error) {
+	if !s.Owner {
+		n.metrics.Sends.WithLabelValues("forbidden").Inc()
+		return Accepted{}, ErrForbidden
+	}
+	return n.accept(ctx, s, clientMsgID, func(id string) *event.Message {
+		return &event.Message{
+			Id: id, GroupId: s.GroupID, SenderId: s.MemberID, SenderName: s.Name,
+			ClientMsgId: clientMsgID, CreatedAtUnixMs: createdAt(id), SenderGuest: s.Guest,
+			Deletion: &event.Deletion{MessageId: messageID},
+		}
+	})
+}
+
+// accept is the path every event of a room takes: reserve the client message id (dedup,
+// quota, revocation), produce the event that build returns for the reserved id to Kafka,
+// then publish it to the room at a position.
+func (n *Node) accept(ctx context.Context, s Sender, clientMsgID string, build func(id string) *event.Message) (Accepted, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.SendTimeout)
 	defer cancel()
 	newID, err := event.NewID()
@@ -165,10 +203,7 @@ func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Ac
 		n.metrics.Sends.WithLabelValues("duplicate").Inc()
 		return Accepted{ID: res.ID, Pos: res.Pos, Duplicate: true}, nil
 	}
-	msg := &event.Message{
-		Id: res.ID, GroupId: s.GroupID, SenderId: s.MemberID, SenderName: s.Name,
-		ClientMsgId: clientMsgID, Body: body, CreatedAtUnixMs: createdAt(res.ID), SenderGuest: s.Guest,
-	}
+	msg := build(res.ID)
 	data, err := event.Encode(msg)
 	if err == nil {
 		err = event.Validate(msg)
@@ -176,7 +211,7 @@ func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Ac
 	if err != nil {
 		n.release(k, owner)
 		n.metrics.Sends.WithLabelValues("failed").Inc()
-		return Accepted{}, fmt.Errorf("node: message from %s: %w", s.MemberID, err)
+		return Accepted{}, fmt.Errorf("node: event from %s: %w", s.MemberID, err)
 	}
 	start := time.Now()
 	err = n.producer.Produce(ctx, s.GroupID, data)
@@ -187,7 +222,7 @@ func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Ac
 		return Accepted{}, errors.Join(ErrUnavailable, err)
 	}
 	// Kafka has it now. If publishing fails the client retries with the same id: the
-	// record is produced again with the same message id (the persister stores it once)
+	// record is produced again with the same event id (the persister stores it once)
 	// and published then.
 	pos, fresh, err := n.broker.Publish(ctx, k, res.ID, data, frameSize(msg), n.cfg.DedupTTL)
 	if err != nil {

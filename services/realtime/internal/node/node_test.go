@@ -418,3 +418,54 @@ func decode(tb testing.TB, e node.Entry) *event.Message {
 	}
 	return m
 }
+
+func TestOnlyTheOwnerDeletesAndTheDeletionIsAnEventOfTheRoom(t *testing.T) {
+	b := setup(t, nil)
+	ctx := context.Background()
+	msg, err := b.node.Send(ctx, sender, "c1", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.node.Delete(ctx, sender, "d1", msg.ID); !errors.Is(err, node.ErrForbidden) {
+		t.Fatalf("delete by a member who is not the owner = %v, want ErrForbidden", err)
+	}
+	if len(b.producer.ids) != 1 {
+		t.Fatalf("%d records produced, want only the message: a refused delete writes nothing", len(b.producer.ids))
+	}
+	owner := node.Sender{MemberID: "7a1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f", Name: "Olga", GroupID: room, Owner: true}
+	del, err := b.node.Delete(ctx, owner, "d1", msg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if del.ID == msg.ID || del.Pos.Offset != 2 || del.Duplicate {
+		t.Fatalf("deletion = %+v, want an event of its own at offset 2", del)
+	}
+	again, err := b.node.Delete(ctx, owner, "d1", msg.ID)
+	if err != nil || again.ID != del.ID || again.Pos != del.Pos || !again.Duplicate {
+		t.Fatalf("repeated delete = %+v, %v; want the first deletion marked duplicate", again, err)
+	}
+	h := b.history(t, room)
+	if len(h) != 2 || len(b.producer.ids) != 2 {
+		t.Fatalf("published %d events and produced %d records, want 2 and 2", len(h), len(b.producer.ids))
+	}
+	if d := decode(t, h[1]); !event.IsDeletion(d) || d.GetDeletion().GetMessageId() != msg.ID || d.GetSenderId() != owner.MemberID || d.GetBody() != "" {
+		t.Fatalf("stream entry %v, want the owner's deletion of %s", d, msg.ID)
+	}
+
+	rec := &recorder{}
+	b.node.Subscribe(room, rec)
+	for _, e := range h {
+		b.node.Dispatch(e)
+	}
+	if len(rec.frames) != 2 {
+		t.Fatalf("got %d frames, want the message and its deletion", len(rec.frames))
+	}
+	var f wire.ServerFrame
+	if err := json.Unmarshal(rec.frames[1].Data, &f); err != nil {
+		t.Fatal(err)
+	}
+	if f.Type != wire.TypeDeleted || f.ID != del.ID || f.MessageID != msg.ID || f.DeletedBy != owner.MemberID ||
+		f.DeletedAt == nil || f.Position != del.Pos || rec.frames[1].Offset != 2 || f.Message != nil {
+		t.Fatalf("deletion frame %s; want message_deleted of %s by the owner at %+v", rec.frames[1].Data, msg.ID, del.Pos)
+	}
+}

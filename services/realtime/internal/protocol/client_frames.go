@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
@@ -60,7 +62,7 @@ func Decode(data []byte, lim Limits) (wire.ClientFrame, *Error) {
 	switch f.Type {
 	case wire.TypePing:
 		return f, nil
-	case wire.TypeJoin, wire.TypeLeave, wire.TypeSend, wire.TypeTyping, wire.TypePresence:
+	case wire.TypeJoin, wire.TypeLeave, wire.TypeSend, wire.TypeDelete, wire.TypeTyping, wire.TypePresence:
 	case "":
 		return f, errorf(wire.CodeBadFrame, "frame has no type")
 	default:
@@ -83,13 +85,21 @@ func Decode(data []byte, lim Limits) (wire.ClientFrame, *Error) {
 		if f.Since != nil && (f.Since.Epoch == "" || len(f.Since.Epoch) > MaxEpochBytes) {
 			return f, errorf(wire.CodeBadFrame, "since.epoch must be 1..%d bytes", MaxEpochBytes)
 		}
-	case wire.TypeSend:
+	case wire.TypeSend, wire.TypeDelete:
 		if f.ClientMsgID == "" || len(f.ClientMsgID) > MaxClientIDBytes {
 			return f, errorf(wire.CodeBadFrame, "client_msg_id must be 1..%d bytes", MaxClientIDBytes)
 		}
 		if strings.IndexByte(f.ClientMsgID, 0) >= 0 {
 			return f, errorf(wire.CodeBadFrame, "client_msg_id must not contain NUL")
 		}
+	}
+	switch f.Type {
+	case wire.TypeDelete:
+		// Only the canonical form, so one message has one id everywhere it is compared.
+		if u, err := uuid.Parse(f.MessageID); err != nil || u.String() != f.MessageID {
+			return f, errorf(wire.CodeBadFrame, "delete needs message_id, a message's UUID in canonical form")
+		}
+	case wire.TypeSend:
 		if strings.TrimSpace(f.Body) == "" {
 			return f, errorf(wire.CodeBadFrame, "body must not be empty or blank")
 		}

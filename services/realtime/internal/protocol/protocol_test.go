@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
@@ -45,6 +47,12 @@ func TestDecode(t *testing.T) {
 		{"a body at the limit is fine", `{"type":"send","group_id":"g","client_msg_id":"c","body":"` + strings.Repeat("a", 4096) + `"}`, "", ""},
 		{"a long client id is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"` + strings.Repeat("c", 129) + `","body":"x"}`, wire.CodeBadFrame, ""},
 		{"a long room id is a bad frame", `{"type":"leave","group_id":"` + strings.Repeat("g", 65) + `"}`, wire.CodeBadFrame, ""},
+		{"a delete naming a message by its UUID is valid", `{"type":"delete","group_id":"g","client_msg_id":"d1","message_id":"0193f0a2-7b1c-7def-8123-456789abcdef"}`, "", ""},
+		{"a delete without client id is a bad frame", `{"type":"delete","ref":"d","group_id":"g","message_id":"0193f0a2-7b1c-7def-8123-456789abcdef"}`, wire.CodeBadFrame, "d"},
+		{"a delete without message id is a bad frame", `{"type":"delete","group_id":"g","client_msg_id":"d1"}`, wire.CodeBadFrame, ""},
+		{"a delete of a non-UUID is a bad frame", `{"type":"delete","group_id":"g","client_msg_id":"d1","message_id":"42"}`, wire.CodeBadFrame, ""},
+		{"a delete of a UUID in another form is a bad frame", `{"type":"delete","group_id":"g","client_msg_id":"d1","message_id":"0193F0A2-7B1C-7DEF-8123-456789ABCDEF"}`, wire.CodeBadFrame, ""},
+		{"a delete without room is a bad frame", `{"type":"delete","client_msg_id":"d1","message_id":"0193f0a2-7b1c-7def-8123-456789abcdef"}`, wire.CodeBadFrame, ""},
 		{"invalid UTF-8 is a bad frame", "{\"type\":\"send\",\"group_id\":\"g\",\"client_msg_id\":\"c\",\"body\":\"\xff\"}", wire.CodeBadFrame, ""},
 	}
 	for _, tt := range tests {
@@ -78,6 +86,7 @@ func TestServerFramesAreValidJSONWithTheirType(t *testing.T) {
 		wire.TypeAck:           Ack("r", "g", "id", "cm", pos, true),
 		wire.TypeMessage:       MessageFrame(pos, &wire.Message{ID: "id", GroupID: "g", Body: "hi"}),
 		wire.TypeReset:         Reset("g", pos),
+		wire.TypeDeleted:       Deleted(pos, "g", "id", "mid", "m", time.UnixMilli(1)),
 		wire.TypePresence:      Presence("r", "g", [][]byte{client, []byte("{broken")}),
 		wire.TypePresenceJoin:  PresenceEvent(wire.TypePresenceJoin, "g", client),
 		wire.TypePresenceLeave: PresenceEvent(wire.TypePresenceLeave, "g", []byte("not json")),
@@ -157,6 +166,7 @@ func TestRateLimitedErrorsSayHowLongToWaitRoundedUp(t *testing.T) {
 // satisfies the limits the rest of the server relies on. Seeds are in testdata/fuzz.
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"type":"send","group_id":"g","client_msg_id":"c","body":"hi"}`))
+	f.Add([]byte(`{"type":"delete","group_id":"g","client_msg_id":"c","message_id":"0193f0a2-7b1c-7def-8123-456789abcdef"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fr, err := Decode(data, testLimits)
 		if len(fr.Ref) > MaxRefBytes {
@@ -172,7 +182,7 @@ func FuzzDecode(f *testing.F) {
 		switch fr.Type {
 		case wire.TypePing:
 			return
-		case wire.TypeJoin, wire.TypeLeave, wire.TypeSend, wire.TypeTyping, wire.TypePresence:
+		case wire.TypeJoin, wire.TypeLeave, wire.TypeSend, wire.TypeDelete, wire.TypeTyping, wire.TypePresence:
 		default:
 			t.Fatalf("accepted unknown type %q", fr.Type)
 		}
@@ -187,6 +197,13 @@ func FuzzDecode(f *testing.F) {
 			if strings.TrimSpace(fr.Body) == "" || len(fr.Body) > testLimits.MaxBodyBytes || !utf8.ValidString(fr.Body) ||
 				strings.ContainsRune(fr.Body, 0) || fr.ClientMsgID == "" || len(fr.ClientMsgID) > MaxClientIDBytes {
 				t.Fatalf("accepted send %+v", fr)
+			}
+		}
+		if fr.Type == wire.TypeDelete {
+			u, err := uuid.Parse(fr.MessageID)
+			if err != nil || u.String() != fr.MessageID || fr.ClientMsgID == "" || len(fr.ClientMsgID) > MaxClientIDBytes ||
+				strings.ContainsRune(fr.ClientMsgID, 0) {
+				t.Fatalf("accepted delete %+v", fr)
 			}
 		}
 	})

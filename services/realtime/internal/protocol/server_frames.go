@@ -33,6 +33,13 @@ func MessageFrame(pos wire.Position, m *wire.Message) []byte {
 	return encode(wire.MessageFrame{Head: wire.Head{Type: wire.TypeMessage, GroupID: m.GroupID}, Position: pos, Message: m})
 }
 
+// Deleted encodes the event that message messageID of the room was deleted by member
+// deletedBy at deletedAt; id is the deletion event's id, delivered at pos.
+func Deleted(pos wire.Position, groupID, id, messageID, deletedBy string, deletedAt time.Time) []byte {
+	return encode(wire.MessageDeleted{Head: wire.Head{Type: wire.TypeDeleted, GroupID: groupID}, ID: id, MessageID: messageID,
+		DeletedBy: deletedBy, DeletedAt: wire.Time{Time: deletedAt}, Position: pos})
+}
+
 // Reset encodes the notice that messages before pos may be missing from what the client
 // received; the client reloads history and continues from pos.
 func Reset(groupID string, pos wire.Position) []byte {

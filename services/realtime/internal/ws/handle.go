@@ -26,6 +26,8 @@ func (c *conn) handle(ctx context.Context, f wire.ClientFrame) {
 		c.leave(ctx, f)
 	case wire.TypeSend:
 		c.send(ctx, f)
+	case wire.TypeDelete:
+		c.deleteMessage(ctx, f)
 	case wire.TypeTyping:
 		c.typing(ctx, f)
 	case wire.TypePresence:
@@ -121,7 +123,7 @@ func (c *conn) join(ctx context.Context, f wire.ClientFrame) {
 	room := f.GroupID
 	s := &sub{
 		c: c, room: room, recovering: true,
-		sender: node.Sender{MemberID: claims.Subject, Name: claims.Name, GroupID: room, Guest: claims.Guest},
+		sender: node.Sender{MemberID: claims.Subject, Name: claims.Name, GroupID: room, Guest: claims.Guest, Owner: claims.Owner},
 		client: protocol.EncodeClient(wire.Client{ClientID: c.id, MemberID: claims.Subject, Name: claims.Name, Guest: claims.Guest}),
 	}
 	c.rooms[room] = s
@@ -202,6 +204,22 @@ func (c *conn) leave(ctx context.Context, f wire.ClientFrame) {
 }
 
 func (c *conn) send(ctx context.Context, f wire.ClientFrame) {
+	c.accept(ctx, f, "send", "message", func(ctx context.Context, s *sub) (node.Accepted, error) {
+		return c.h.node.Send(ctx, s.sender, f.ClientMsgID, f.Body)
+	})
+}
+
+// deleteMessage deletes a message of the room; only the room's owner may.
+func (c *conn) deleteMessage(ctx context.Context, f wire.ClientFrame) {
+	c.accept(ctx, f, "delete", "deletion", func(ctx context.Context, s *sub) (node.Accepted, error) {
+		return c.h.node.Delete(ctx, s.sender, f.ClientMsgID, f.MessageID)
+	})
+}
+
+// accept runs do, a send or a delete, within the limits sends share (the address's rate
+// and the connection's draining), and acknowledges the accepted event or reports why it
+// was not accepted. op names the frame in logs, what the event in error details.
+func (c *conn) accept(ctx context.Context, f wire.ClientFrame, op, what string, do func(context.Context, *sub) (node.Accepted, error)) {
 	s, ok := c.joined(f)
 	if !ok {
 		return
@@ -217,12 +235,18 @@ func (c *conn) send(ctx context.Context, f wire.ClientFrame) {
 	}
 	// Once started a send completes even if the client goes away, so what Kafka
 	// acknowledged is also published.
-	acc, err := c.h.node.Send(context.WithoutCancel(ctx), s.sender, f.ClientMsgID, f.Body)
+	acc, err := do(context.WithoutCancel(ctx), s)
 	c.endSend()
 	if errors.Is(err, node.ErrRevoked) {
-		c.h.sec.Warn("send refused: membership revoked", zap.String("ip", c.ip), zap.String("client", c.id),
+		c.h.sec.Warn(op+" refused: membership revoked", zap.String("ip", c.ip), zap.String("client", c.id),
 			zap.String("room", f.GroupID), zap.String("member", s.sender.MemberID))
 		c.replyError(f.Ref, f.GroupID, revokedError)
+		return
+	}
+	if errors.Is(err, node.ErrForbidden) {
+		c.h.sec.Warn(op+" refused: not the room's owner", zap.String("ip", c.ip), zap.String("client", c.id),
+			zap.String("room", f.GroupID), zap.String("member", s.sender.MemberID))
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeForbidden, Detail: "only the room's owner may delete messages"})
 		return
 	}
 	var limited *node.LimitedError
@@ -233,12 +257,12 @@ func (c *conn) send(ctx context.Context, f wire.ClientFrame) {
 	}
 	if err != nil {
 		if !errors.Is(err, node.ErrUnavailable) {
-			c.h.log.Error("send rejected", zap.String("room", f.GroupID), zap.Error(err))
-			c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeInternal, Detail: "message not accepted"})
+			c.h.log.Error(op+" rejected", zap.String("room", f.GroupID), zap.Error(err))
+			c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeInternal, Detail: what + " not accepted"})
 			return
 		}
-		c.h.log.Warn("send failed", zap.String("room", f.GroupID), zap.Error(err))
-		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeUnavailable, Detail: "message not accepted; retry with the same client_msg_id"})
+		c.h.log.Warn(op+" failed", zap.String("room", f.GroupID), zap.Error(err))
+		c.replyError(f.Ref, f.GroupID, &protocol.Error{Code: wire.CodeUnavailable, Detail: what + " not accepted; retry with the same client_msg_id"})
 		return
 	}
 	c.push(protocol.Ack(f.Ref, f.GroupID, acc.ID, f.ClientMsgID, acc.Pos, acc.Duplicate))

@@ -109,8 +109,8 @@ func NewHandler(n *node.Node, v Verifier, cfg Config, m *metrics.Metrics, log *z
 		conns: make(map[*conn]struct{}), perIP: make(map[string]int), framesIn: make(map[string]prometheus.Counter),
 		addrs: newAddrLimits(rate{cfg.AddrSendRate, cfg.AddrSendBurst}, rate{cfg.AddrTypingRate, cfg.AddrTypingBurst})}
 	// Count frames only by known types so clients cannot mint label values.
-	for _, t := range []string{wire.TypeJoin, wire.TypeLeave, wire.TypeSend, wire.TypeTyping,
-		wire.TypePresence, wire.TypePing, "invalid", "unread"} {
+	for _, t := range []string{wire.TypeJoin, wire.TypeLeave, wire.TypeSend, wire.TypeDelete,
+		wire.TypeTyping, wire.TypePresence, wire.TypePing, "invalid", "unread"} {
 		h.framesIn[t] = m.FramesIn.WithLabelValues(t)
 	}
 	return h

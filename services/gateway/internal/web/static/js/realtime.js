@@ -2,7 +2,9 @@
 // what a reliable client needs: rejoin with `since` after any disconnect, rotation over
 // the known realtime URLs, pending sends resent with their original client_msg_id, token
 // renewal before rejoining, application pings to notice a dead server, and a signal to
-// reload history when the server cannot tell what was missed. When the member is removed
+// reload history when the server cannot tell what was missed. The room's owner may delete
+// messages: deletions are resent like sends until acknowledged, and every member hears of
+// them as message_deleted events in the room's order. When the member is removed
 // from the room (a removed frame, close code 4003, or a join or send refused as revoked)
 // the room stops for good: reconnecting could only be refused again.
 
@@ -32,7 +34,8 @@ export function newClientMsgId() {
  *     membership cannot be proven any more; rejects with an error whose `reason` is set
  *     when the membership was revoked),
  *   on: {state(state, detail), joined(frame), message(msg, frame), ack(frame),
- *        sendFailed(cmid, text), presence(clients), presenceJoin(client),
+ *        sendFailed(cmid, text), deleted(frame), deleteFailed(messageId, text),
+ *        presence(clients), presenceJoin(client),
  *        presenceLeave(client), typing(client, ttlMs), gap(), fatal(text),
  *        removed(reason)}
  * States: "connecting", "live", "reconnecting", "failed", "closed", "removed".
@@ -54,6 +57,7 @@ export class Room {
     this.everLive = false;
     this.pos = null; // {epoch, offset} of the last message received
     this.pending = new Map(); // client_msg_id → {body}
+    this.deletes = new Map(); // client_msg_id → {messageId}, deletions not yet acknowledged
     this.failures = 0;
     this.authRetried = false;
     this.stopped = false;
@@ -95,6 +99,17 @@ export class Room {
   send(body, cmid = newClientMsgId()) {
     this.pending.set(cmid, { body });
     if (this.live) this.writeSend(cmid);
+    return cmid;
+  }
+
+  /**
+   * deleteMessage asks to delete a message of the room (only the owner may) and returns
+   * its client_msg_id; it is resent until acknowledged. on.deleted hears of the deletion,
+   * on.deleteFailed of a refusal.
+   */
+  deleteMessage(messageId, cmid = newClientMsgId()) {
+    this.deletes.set(cmid, { messageId });
+    if (this.live) this.writeDelete(cmid);
     return cmid;
   }
 
@@ -144,6 +159,7 @@ export class Room {
       ws.close(1000, "removed");
     }
     this.pending.clear();
+    this.deletes.clear();
     this.setState("removed", reason);
     if (this.on.removed) this.on.removed(reason);
   }
@@ -263,6 +279,12 @@ export class Room {
     this.write({ type: "send", ref: `s:${cmid}`, group_id: this.groupId, client_msg_id: cmid, body: p.body });
   }
 
+  writeDelete(cmid) {
+    const d = this.deletes.get(cmid);
+    if (!d) return;
+    this.write({ type: "delete", ref: `d:${cmid}`, group_id: this.groupId, client_msg_id: cmid, message_id: d.messageId });
+  }
+
   startPing(ws) {
     this.stopPing();
     this.pingTimer = setInterval(() => {
@@ -297,7 +319,13 @@ export class Room {
         return this.onJoined(ws, f);
       case "message":
         return this.onMessage(f);
+      case "message_deleted":
+        if (!f.message_id) return;
+        this.pos = { epoch: f.epoch, offset: f.offset };
+        if (this.on.deleted) this.on.deleted(f);
+        return;
       case "ack":
+        if (this.deletes.delete(f.client_msg_id)) return; // its message_deleted says the rest
         if (this.pending.delete(f.client_msg_id) && this.on.ack) this.on.ack(f);
         return;
       case "reset":
@@ -343,6 +371,7 @@ export class Room {
     // Anything not acknowledged may or may not have been accepted: resending with the
     // same client_msg_id is safe either way.
     for (const cmid of this.pending.keys()) this.writeSend(cmid);
+    for (const cmid of this.deletes.keys()) this.writeDelete(cmid);
   }
 
   onMessage(f) {
@@ -381,6 +410,27 @@ export class Room {
           return this.dropSocket(ws, 1011, false);
       }
     }
+    if (ref.startsWith("d:")) {
+      const cmid = ref.slice(2);
+      const d = this.deletes.get(cmid);
+      if (!d) return;
+      switch (f.code) {
+        case "unavailable":
+        case "rate_limited":
+          this.later(() => {
+            if (this.live) this.writeDelete(cmid);
+          }, RETRY_SEND_MS);
+          return;
+        case "not_joined":
+          return; // resent after the rejoin
+        case "revoked":
+          return this.end("revoked");
+        default:
+          this.deletes.delete(cmid);
+          if (this.on.deleteFailed) this.on.deleteFailed(d.messageId, deleteErrorText(f));
+          return;
+      }
+    }
     if (ref.startsWith("s:")) {
       const cmid = ref.slice(2);
       if (!this.pending.has(cmid)) return;
@@ -401,6 +451,17 @@ export class Room {
           return;
       }
     }
+  }
+}
+
+function deleteErrorText(f) {
+  switch (f.code) {
+    case "forbidden":
+      return "Not deleted: only the owner of the group can delete messages.";
+    case "internal":
+      return "Not deleted: the server had a problem.";
+    default:
+      return `Not deleted: ${f.detail || f.code}.`;
   }
 }
 

@@ -1,6 +1,6 @@
 import { ApiError, config, errorText, request, splitURLs } from "../api.js";
 import { authed, currentUser, restore } from "../auth.js";
-import { alertBox, busy, field, formatTime, h, toast } from "../dom.js";
+import { alertBox, busy, confirmAction, field, formatTime, h, toast } from "../dom.js";
 import * as members from "../members.js";
 import { Room } from "../realtime.js";
 import { copyLink } from "./dashboard.js";
@@ -131,6 +131,9 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
   const byId = new Map(); // message id → element
   const ids = []; // message ids in ascending order (UUIDv7 sorts by time)
   const pendingEls = new Map(); // client_msg_id → element
+  // Deletions heard of, by the deleted message's id: a deletion may arrive before its
+  // message is shown (older than what was loaded, or loaded later after a reset).
+  const deletions = new Set();
   const online = new Map(); // client_id → {member_id, name}
   const typers = new Map(); // client_id → {name, member_id, until}
   let hasMore = false;
@@ -204,11 +207,52 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
   function messageEl(m, pending = false) {
     const mine = m.sender_id === me;
     const time = pending ? null : h("time", { datetime: new Date(m.created_at).toISOString(), text: formatTime(m.created_at) });
-    return h("li", { class: `msg${mine ? " mine" : ""}${pending ? " pending" : ""}`, dataset: pending ? { cmid: m.client_msg_id } : { id: m.id } },
+    // The owner may delete any message; the server checks it again.
+    const del = isOwner && !pending ? h("button", {
+      type: "button", class: "btn-link msg-delete", text: "Delete", "aria-label": `Delete message from ${m.sender_name}`,
+      on: { click: () => askDelete(m.id) },
+    }) : null;
+    const el = h("li", { class: `msg${mine ? " mine" : ""}${pending ? " pending" : ""}`, dataset: pending ? { cmid: m.client_msg_id } : { id: m.id } },
       h("div", { class: "meta" }, h("span", { class: "sender", text: mine ? `${m.sender_name} (you)` : m.sender_name }),
         m.sender_guest ? guestBadge() : null, time,
-        pending ? h("span", { class: "state", text: room && room.live ? "Sending…" : "Waiting for connection…" }) : null),
+        pending ? h("span", { class: "state", text: room && room.live ? "Sending…" : "Waiting for connection…" }) : null, del),
       h("p", { class: "body", text: m.body }));
+    if (!pending && (m.deleted_at || deletions.has(m.id))) tombstone(el);
+    return el;
+  }
+
+  // tombstone turns a shown message into "Message deleted": its text is gone for everyone.
+  function tombstone(el) {
+    el.classList.add("deleted");
+    el.classList.remove("deleting");
+    el.querySelector(".msg-delete")?.remove();
+    el.querySelector(".body").replaceWith(h("p", { class: "body tombstone", text: "Message deleted" }));
+  }
+
+  function markDeleted(messageId) {
+    deletions.add(messageId);
+    const el = byId.get(messageId);
+    if (el && !el.classList.contains("deleted")) tombstone(el);
+  }
+
+  async function askDelete(id) {
+    const el = byId.get(id);
+    if (!el || el.classList.contains("deleted")) return;
+    const ok = await confirmAction({
+      title: "Delete this message?",
+      text: "It is replaced by “Message deleted” for everyone in the chat. This cannot be undone.",
+      confirm: "Delete",
+      action: async () => {},
+      signal,
+    });
+    if (!ok || over || el.classList.contains("deleted")) return;
+    el.classList.add("deleting");
+    const btn = el.querySelector(".msg-delete");
+    if (btn) {
+      btn.disabled = true;
+      btn.textContent = "Deleting…";
+    }
+    room.deleteMessage(id);
   }
 
   // addMessage inserts m in id order unless it is already shown; reports whether it was new.
@@ -433,6 +477,21 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
           });
         }
         removePending(f.client_msg_id);
+      },
+      deleted(f) {
+        markDeleted(f.message_id);
+      },
+      deleteFailed(messageId, text) {
+        const el = byId.get(messageId);
+        if (el) {
+          el.classList.remove("deleting");
+          const btn = el.querySelector(".msg-delete");
+          if (btn) {
+            btn.disabled = false;
+            btn.textContent = "Delete";
+          }
+        }
+        toast(text, "error");
       },
       sendFailed(cmid, text) {
         const el = pendingEls.get(cmid);
