@@ -50,6 +50,13 @@ func (g *Groups) Create(ctx context.Context, c Caller, title, passcode string) (
 	if err := checkPasscode(passcode); err != nil {
 		return store.Group{}, err
 	}
+	who := zap.String("account", ownerID.String())
+	// The per-account limit comes first: a refusal the limiter remembers costs no
+	// PostgreSQL query, so a flood of refused creations cannot slow other requests.
+	if err := g.guard.take(ctx, "groups:create:"+ownerID.String(), g.guard.limits.GroupCreatePerAccount,
+		"groups created", "group_create_per_account", who); err != nil {
+		return store.Group{}, err
+	}
 	owner, err := g.users.UserByID(ctx, ownerID)
 	if err != nil {
 		if apperr.Is(err, apperr.NotFound) {
@@ -57,7 +64,6 @@ func (g *Groups) Create(ctx context.Context, c Caller, title, passcode string) (
 		}
 		return store.Group{}, err
 	}
-	who := zap.String("account", owner.ID.String())
 	maxOwned := g.guard.limits.MaxGroupsPerAccount
 	// The store enforces the cap atomically; looking first spares the hash when the
 	// account is at the cap already.
@@ -69,10 +75,6 @@ func (g *Groups) Create(ctx context.Context, c Caller, title, passcode string) (
 		if len(owned) >= maxOwned {
 			return store.Group{}, g.tooMany(maxOwned, who)
 		}
-	}
-	if err := g.guard.take(ctx, "groups:create:"+owner.ID.String(), g.guard.limits.GroupCreatePerAccount,
-		"groups created", "group_create_per_account", who); err != nil {
-		return store.Group{}, err
 	}
 	hash, err := g.hasher.Hash(ctx, passcode)
 	if err != nil {
@@ -111,12 +113,28 @@ type GroupChange struct {
 // realtime instance and their tokens stop working, so whoever had the old passcode (or a
 // leaked share link) must get the new one. Members with accounts keep their memberships.
 func (g *Groups) Update(ctx context.Context, c Caller, groupID string, ch GroupChange) (store.Group, error) {
+	if ch.Title == nil && ch.Passcode == nil {
+		return store.Group{}, apperr.New(apperr.Invalid, "give a title, a passcode or both")
+	}
+	if ch.Passcode != nil {
+		if err := checkPasscode(*ch.Passcode); err != nil {
+			return store.Group{}, err
+		}
+		// Only the owner may change a passcode, so the caller's account is the owner's
+		// whenever the change goes ahead. Charging it before the group is looked up makes
+		// a remembered refusal cost no PostgreSQL query.
+		account, err := c.account()
+		if err != nil {
+			return store.Group{}, err
+		}
+		if err := g.guard.take(ctx, "groups:passcode:"+account.String(), g.guard.limits.PasscodeChangePerAccount,
+			"passcode changes", "passcode_change_per_account", zap.String("account", account.String())); err != nil {
+			return store.Group{}, err
+		}
+	}
 	group, err := g.access.visible(ctx, c, groupID, accessOwner)
 	if err != nil {
 		return store.Group{}, err
-	}
-	if ch.Title == nil && ch.Passcode == nil {
-		return store.Group{}, apperr.New(apperr.Invalid, "give a title, a passcode or both")
 	}
 	var u store.GroupUpdate
 	if ch.Title != nil {
@@ -126,13 +144,6 @@ func (g *Groups) Update(ctx context.Context, c Caller, groupID string, ch GroupC
 	}
 	if ch.Passcode == nil {
 		return g.access.groups.UpdateGroup(ctx, group.ID, u)
-	}
-	if err := checkPasscode(*ch.Passcode); err != nil {
-		return store.Group{}, err
-	}
-	if err := g.guard.take(ctx, "groups:passcode:"+group.OwnerID.String(), g.guard.limits.PasscodeChangePerAccount,
-		"passcode changes", "passcode_change_per_account", zap.String("account", group.OwnerID.String())); err != nil {
-		return store.Group{}, err
 	}
 	if u.PasscodeHash, err = g.hasher.Hash(ctx, *ch.Passcode); err != nil {
 		return store.Group{}, err

@@ -3,9 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
 	"github.com/quickchat-go/quickchat/pkg/store"
@@ -223,6 +226,31 @@ func TestGroupHashingIsLimitedPerAccount(t *testing.T) {
 				t.Fatal("a limited creation hashed its passcode")
 			}
 		})
+		// Regression: issue 13 M4 (a flood of refused creations and passcode changes cost
+		// two PostgreSQL queries each, which slowed everyone's sign-in).
+		t.Run("a refused creation or passcode change queries no store", func(t *testing.T) {
+			_, flooder := b.account(t, "Flooder")
+			var queries atomic.Int64
+			counted := New(Deps{
+				Users: countingUsers{b.st, &queries}, Addresses: b.st, OIDCLogins: b.st, Groups: countingGroups{b.st, &queries},
+				Members: b.st, Bans: b.st, Messages: b.st, Revoker: b.revoker, Presence: b.presence,
+				Sessions: fakeSessions{}, Hasher: b.hasher, Limiter: b.limiter, Limits: Limits{MaxGroupsPerAccount: 2},
+				Tokens: b.signer, MemberTokenTTL: 15 * time.Minute, OIDC: b.idp, Log: zap.NewNop(),
+				Now: func() time.Time { return b.now },
+			})
+			for _, key := range []string{"groups:create:" + flooder.Claims.Subject, "groups:passcode:" + flooder.Claims.Subject} {
+				b.limiter.deny[key] = true
+				defer delete(b.limiter.deny, key)
+			}
+			_, err := counted.Groups.Create(ctx, flooder, "Flood", "long enough")
+			wantCode(t, err, apperr.RateLimited)
+			code := "another passcode"
+			_, err = counted.Groups.Update(ctx, flooder, g.ID.String(), GroupChange{Passcode: &code})
+			wantCode(t, err, apperr.RateLimited)
+			if n := queries.Load(); n != 0 {
+				t.Fatalf("refused requests made %d store queries, want 0", n)
+			}
+		})
 		t.Run("passcode changes count per account before any hash", func(t *testing.T) {
 			key := "groups:passcode:" + owner.ID.String()
 			b.limiter.deny[key] = true
@@ -235,4 +263,30 @@ func TestGroupHashingIsLimitedPerAccount(t *testing.T) {
 			}
 		})
 	})
+}
+
+// countingUsers and countingGroups count the lookups a use case makes.
+type countingUsers struct {
+	UserStore
+	n *atomic.Int64
+}
+
+func (c countingUsers) UserByID(ctx context.Context, id uuid.UUID) (store.User, error) {
+	c.n.Add(1)
+	return c.UserStore.UserByID(ctx, id)
+}
+
+type countingGroups struct {
+	GroupStore
+	n *atomic.Int64
+}
+
+func (c countingGroups) Group(ctx context.Context, id uuid.UUID) (store.Group, error) {
+	c.n.Add(1)
+	return c.GroupStore.Group(ctx, id)
+}
+
+func (c countingGroups) GroupsByOwner(ctx context.Context, owner uuid.UUID) ([]store.Group, error) {
+	c.n.Add(1)
+	return c.GroupStore.GroupsByOwner(ctx, owner)
 }
