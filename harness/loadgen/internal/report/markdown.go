@@ -74,6 +74,7 @@ func Markdown(b Bench) string {
 		p("\n#### 2. Group fan-out (and 4. persistence)\n\n%d rooms of %d, every member sends in turn, everyone (sender included) receives every message. %s\n\n",
 			b.Sizes.FanoutRooms, b.Sizes.RoomSize, connectLine(b.Fanout.Connect))
 		windowTable(&w, b.Fanout.Windows)
+		hopTable(&w, b.Fanout.Windows)
 	}
 	if b.LargeRoom != nil {
 		p("\n#### 3. Large room\n\nOne room of %d members, every member sends in turn. %s\n\n", b.Sizes.LargeRoomMembers, connectLine(b.LargeRoom.Connect))
@@ -102,6 +103,27 @@ func Markdown(b Bench) string {
 
 func connectLine(c scenario.ConnectSummary) string {
 	return fmt.Sprintf("%d connections from %d worker processes joined in %.1f s (%.0f/s).", c.Joined, c.Workers, c.Elapsed.Seconds(), c.PerSecond)
+}
+
+// hopTable shows where each window's time went inside realtime (docs/operations.md names
+// the hops): p50 / p99 in ms.
+func hopTable(w *bytes.Buffer, byRate scenario.ByRate) {
+	fmt.Fprintf(w, "\nWhere the time went inside realtime, hop by hop (`realtime_hop_seconds`, p50 / p99 ms; a send's ack waits for reserve + produce + publish, a delivery adds stream + dispatch + write):\n\n")
+	fmt.Fprintf(w, "| msgs/s | run | %s |\n|%s\n", strings.Join(scenario.HopOrder, " | "), strings.Repeat(" --- |", len(scenario.HopOrder)+2))
+	for _, rate := range rates(byRate) {
+		for i, x := range byRate[rate] {
+			cells := make([]string, len(scenario.HopOrder))
+			for j, hop := range scenario.HopOrder {
+				cells[j] = "–"
+				for _, h := range x.Hops {
+					if h.Hop == hop {
+						cells[j] = fmt.Sprintf("%s / %s", fmtMs(h.P50), fmtMs(h.P99))
+					}
+				}
+			}
+			fmt.Fprintf(w, "| %.0f | %d | %s |\n", rate, i+1, strings.Join(cells, " | "))
+		}
+	}
 }
 
 func windowTable(w *bytes.Buffer, byRate scenario.ByRate) {

@@ -42,6 +42,8 @@ type Window struct {
 	// RealtimeCPUPer1000 is realtime CPU seconds per 1,000 deliveries.
 	RealtimeCPUPer1000 float64      `json:"realtime_cpu_per_1000"`
 	Persist            *Persistence `json:"persist,omitempty"`
+	// Hops is where the window's time went inside realtime, hop by hop.
+	Hops []HopLatency `json:"hops,omitempty"`
 }
 
 // WindowOptions tune a window.
@@ -69,6 +71,10 @@ func (l *Load) Run(ctx context.Context, rate float64, d time.Duration, opt Windo
 	totalSenders := 0
 	for _, s := range l.senders {
 		totalSenders += s
+	}
+	hopsBefore, err := t.scrapeHops(ctx)
+	if err != nil {
+		return Window{}, err
 	}
 	before := sampleProcs(l.procs)
 	start := time.Now()
@@ -129,6 +135,11 @@ func (l *Load) Run(ctx context.Context, rate float64, d time.Duration, opt Windo
 		return w, err
 	}
 	after := sampleProcs(l.procs)
+	hopsAfter, err := t.scrapeHops(ctx)
+	if err != nil {
+		return w, err
+	}
+	w.Hops = hopsBetween(hopsBefore, hopsAfter)
 	_, tot, err := l.finals(ctx)
 	if err != nil {
 		return w, err

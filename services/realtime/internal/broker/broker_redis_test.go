@@ -406,3 +406,21 @@ func TestRecoverSizesHistoryWrittenBeforeSizesWereKept(t *testing.T) {
 		t.Fatalf("recover the new message = %+v, %v; want it, sized 777", rec, err)
 	}
 }
+
+func TestStreamIDsGiveTheTimeTheyWereAdded(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		want time.Time
+	}{
+		{"1764201600123-0", time.UnixMilli(1764201600123)},
+		{"1764201600123-17", time.UnixMilli(1764201600123)},
+		{"5-0", time.UnixMilli(5)},
+		{"0-1", time.Time{}},
+		{"not-an-id", time.Time{}},
+		{"", time.Time{}},
+	} {
+		if got := idTime(tc.id); !got.Equal(tc.want) {
+			t.Errorf("idTime(%q) = %v, want %v", tc.id, got, tc.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -96,6 +97,7 @@ func (b *RedisBroker) readShard(ctx context.Context, shard int, last string, d n
 		for _, e := range res[key] {
 			last = e.ID
 			if entry, ok := parseStreamEntry(e.FieldValues); ok {
+				entry.Added = idTime(e.ID)
 				d.Dispatch(entry)
 			} else {
 				b.log.Error("malformed stream entry skipped", zap.String("stream", key), zap.String("id", e.ID))
@@ -192,4 +194,14 @@ func revocation(e node.Entry) (node.Entry, bool) {
 	}
 	e.Members, e.Reason, e.Data = r.Members, r.Reason, nil
 	return e, true
+}
+
+// idTime is the time in an auto-generated stream entry id ("<unix ms>-<seq>"), or zero.
+func idTime(id string) time.Time {
+	ms, _, _ := strings.Cut(id, "-")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
 }

@@ -46,8 +46,9 @@ type Metrics struct {
 	// RateLimited counts frames refused or dropped, and replays refused, by the limit
 	// that did it (the Limit constants).
 	RateLimited *prometheus.CounterVec
-	// ProduceSeconds is how long Kafka took to acknowledge a message.
-	ProduceSeconds prometheus.Histogram
+	// Hops times each step of a send and of a delivery on this instance, by hop (the
+	// Hop constants), so a slow path shows where its time goes.
+	Hops *prometheus.HistogramVec
 	// DeliverSeconds is the time from accepting a message (its id's timestamp) to handing
 	// it to this instance's subscribers.
 	DeliverSeconds prometheus.Histogram
@@ -70,6 +71,29 @@ type Metrics struct {
 // latencyBuckets cover 0.5 ms to 10 s.
 var latencyBuckets = []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}
 
+// Hops of a send (in the order a send takes them) and of a delivery.
+const (
+	// HopReserve is the reserve script: dedup, quota and revocation in Redis.
+	HopReserve = "reserve"
+	// HopProduce is from handing the event to the Kafka producer to its acknowledgement
+	// (the producer's batching, the request and the replicas' acks=all).
+	HopProduce = "produce"
+	// HopPublish is the publish script: the room position and the shard stream entry.
+	HopPublish = "publish"
+	// HopStream is from the shard stream entry's creation (its id's Redis time, so
+	// millisecond resolution) to this instance's reader getting it.
+	HopStream = "stream"
+	// HopDispatch is decoding a message entry and queueing its frame to every local
+	// subscriber.
+	HopDispatch = "dispatch"
+	// HopWrite is from a frame entering a connection's empty send queue to the socket
+	// write of the batch it went out with: the queue wait plus the write.
+	HopWrite = "write"
+)
+
+// hopBuckets resolve the sub-millisecond steps and still cover a stalled one.
+var hopBuckets = []float64{.00005, .0001, .00025, .0005, .001, .002, .003, .005, .0075, .01, .015, .025, .05, .1, .25, .5, 1, 2.5, 10}
+
 // New creates the collectors and registers them, with rooms reporting the number of rooms
 // that have local subscribers.
 func New(reg prometheus.Registerer, rooms func() float64) *Metrics {
@@ -80,9 +104,9 @@ func New(reg prometheus.Registerer, rooms func() float64) *Metrics {
 		ErrorsSent:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_error_frames_total", Help: "Error frames sent, by code."}, []string{"code"}),
 		Sends:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_sends_total", Help: "Send and delete frames handled, by outcome."}, []string{"outcome"}),
 		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_rate_limited_total", Help: "Frames refused or dropped and replays refused by a rate limit, by limit."}, []string{"limit"}),
-		ProduceSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "realtime_produce_seconds", Help: "Time until Kafka acknowledged a message.", Buckets: latencyBuckets,
-		}),
+		Hops: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "realtime_hop_seconds", Help: "Time spent in each step of a send and of a delivery, by hop.", Buckets: hopBuckets,
+		}, []string{"hop"}),
 		DeliverSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "realtime_deliver_seconds", Help: "Time from accepting a message to handing it to local subscribers.", Buckets: latencyBuckets,
 		}),
@@ -93,7 +117,7 @@ func New(reg prometheus.Registerer, rooms func() float64) *Metrics {
 		GapFills:         prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_gap_fills_total", Help: "Gaps in a room's stream filled from history."}),
 		Removals:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_removals_total", Help: "Subscriptions ended because the member's membership was revoked, by reason."}, []string{"reason"}),
 	}
-	reg.MustRegister(m.Connections, m.FramesIn, m.FramesOut, m.ErrorsSent, m.Sends, m.RateLimited, m.ProduceSeconds,
+	reg.MustRegister(m.Connections, m.FramesIn, m.FramesOut, m.ErrorsSent, m.Sends, m.RateLimited, m.Hops,
 		m.DeliverSeconds, m.SlowClientCloses, m.FloodCloses, m.Recoveries, m.Resets, m.GapFills, m.Removals,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "realtime_rooms", Help: "Rooms with subscribers on this instance."}, rooms))
 	return m

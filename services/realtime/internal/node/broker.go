@@ -63,6 +63,9 @@ type Entry struct {
 	// room ended, and why (a wire.Reason value).
 	Members []string
 	Reason  string
+	// Added is when the entry was added to its shard stream, by the broker's clock at
+	// millisecond resolution; zero when the broker does not say.
+	Added time.Time
 }
 
 // DedupKey names one client message: who sent what into which room.

@@ -28,7 +28,12 @@ const gapFillTimeout = 2 * time.Second
 func (n *Node) Dispatch(e Entry) {
 	switch e.Kind {
 	case KindMessage:
+		start := time.Now()
+		if !e.Added.IsZero() {
+			n.hops.stream.Observe(start.Sub(e.Added).Seconds())
+		}
 		n.dispatchMessage(e)
+		n.hops.dispatch.Observe(time.Since(start).Seconds())
 	case KindPresenceJoin, KindPresenceLeave:
 		subs := n.hub.Subscribers(e.Room)
 		if subs == 0 || (n.cfg.PresenceEventsMaxRoom > 0 && subs > n.cfg.PresenceEventsMaxRoom) {

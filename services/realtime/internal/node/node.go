@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/event"
@@ -63,13 +64,24 @@ type Node struct {
 	cfg      Config
 	metrics  *metrics.Metrics
 	log      *zap.Logger
+	hops     hops
 
 	local localPresence
+}
+
+// hops are the hop histograms this package observes, looked up once.
+type hops struct {
+	reserve, produce, publish, stream, dispatch prometheus.Observer
 }
 
 // New returns a Node.
 func New(h *hub.Hub, b Broker, ps PresenceStore, p Producer, cfg Config, m *metrics.Metrics, log *zap.Logger) *Node {
 	return &Node{hub: h, broker: b, presence: ps, producer: p, cfg: cfg, metrics: m, log: log,
+		hops: hops{
+			reserve: m.Hops.WithLabelValues(metrics.HopReserve), produce: m.Hops.WithLabelValues(metrics.HopProduce),
+			publish: m.Hops.WithLabelValues(metrics.HopPublish), stream: m.Hops.WithLabelValues(metrics.HopStream),
+			dispatch: m.Hops.WithLabelValues(metrics.HopDispatch),
+		},
 		local: localPresence{rooms: make(map[string]map[string][]byte)}}
 }
 
@@ -186,7 +198,9 @@ func (n *Node) accept(ctx context.Context, s Sender, clientMsgID string, build f
 	}
 	owner := newID.String()
 	k := DedupKey{Room: s.GroupID, Sender: s.MemberID, ClientMsgID: clientMsgID}
+	start := time.Now()
 	res, err := n.reserve(ctx, k, owner, n.quota(QuotaSend, s.MemberID))
+	n.hops.reserve.Observe(time.Since(start).Seconds())
 	if err != nil {
 		n.metrics.Sends.WithLabelValues("failed").Inc()
 		return Accepted{}, errors.Join(ErrUnavailable, err)
@@ -213,9 +227,9 @@ func (n *Node) accept(ctx context.Context, s Sender, clientMsgID string, build f
 		n.metrics.Sends.WithLabelValues("failed").Inc()
 		return Accepted{}, fmt.Errorf("node: event from %s: %w", s.MemberID, err)
 	}
-	start := time.Now()
+	start = time.Now()
 	err = n.producer.Produce(ctx, s.GroupID, data)
-	n.metrics.ProduceSeconds.Observe(time.Since(start).Seconds())
+	n.hops.produce.Observe(time.Since(start).Seconds())
 	if err != nil {
 		n.release(k, owner)
 		n.metrics.Sends.WithLabelValues("failed").Inc()
@@ -224,7 +238,9 @@ func (n *Node) accept(ctx context.Context, s Sender, clientMsgID string, build f
 	// Kafka has it now. If publishing fails the client retries with the same id: the
 	// record is produced again with the same event id (the persister stores it once)
 	// and published then.
+	start = time.Now()
 	pos, fresh, err := n.broker.Publish(ctx, k, res.ID, data, frameSize(msg), n.cfg.DedupTTL)
+	n.hops.publish.Observe(time.Since(start).Seconds())
 	if err != nil {
 		n.release(k, owner)
 		n.metrics.Sends.WithLabelValues("failed").Inc()

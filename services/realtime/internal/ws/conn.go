@@ -264,6 +264,9 @@ func (c *conn) writeLoop() {
 				return
 			}
 		}
+		if len(frames) > 0 && !c.q.taken.IsZero() {
+			c.h.writeHop.Observe(time.Since(c.q.taken).Seconds())
+		}
 		c.q.recycle(frames)
 		if closing {
 			c.deadOnce.Do(func() { close(c.dead) })

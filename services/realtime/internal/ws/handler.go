@@ -92,6 +92,7 @@ type Handler struct {
 	// cannot flood the log.
 	sec      *zap.Logger
 	framesIn map[string]prometheus.Counter
+	writeHop prometheus.Observer
 	addrs    *addrLimits
 
 	mu       sync.Mutex
@@ -107,7 +108,8 @@ func NewHandler(n *node.Node, v Verifier, cfg Config, m *metrics.Metrics, log *z
 	}
 	h := &Handler{node: n, verifier: v, cfg: cfg, metrics: m, log: log, sec: securityLog(log),
 		conns: make(map[*conn]struct{}), perIP: make(map[string]int), framesIn: make(map[string]prometheus.Counter),
-		addrs: newAddrLimits(rate{cfg.AddrSendRate, cfg.AddrSendBurst}, rate{cfg.AddrTypingRate, cfg.AddrTypingBurst})}
+		writeHop: m.Hops.WithLabelValues(metrics.HopWrite),
+		addrs:    newAddrLimits(rate{cfg.AddrSendRate, cfg.AddrSendBurst}, rate{cfg.AddrTypingRate, cfg.AddrTypingBurst})}
 	// Count frames only by known types so clients cannot mint label values.
 	for _, t := range []string{wire.TypeJoin, wire.TypeLeave, wire.TypeSend, wire.TypeDelete,
 		wire.TypeTyping, wire.TypePresence, wire.TypePing, "invalid", "unread"} {

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -33,6 +34,9 @@ type queue struct {
 	space chan struct{}
 	// spare is an emptied frames slice kept for the next take.
 	spare [][]byte
+	// since is when the oldest queued frame entered the empty queue; take moves it to
+	// taken, which only the writer reads (after its own take), for the write hop.
+	since, taken time.Time
 }
 
 func newQueue(max int) queue {
@@ -67,6 +71,9 @@ func (q *queue) push(frame []byte) (ok, start bool) {
 	if len(q.frames) >= q.max {
 		return false, false
 	}
+	if len(q.frames) == 0 {
+		q.since = time.Now()
+	}
 	q.frames = append(q.frames, frame)
 	return true, q.claim()
 }
@@ -82,6 +89,9 @@ func (q *queue) tryPushHalf(frame []byte) (pushed, closing, start bool) {
 	if len(q.frames) >= max(q.max/2, 1) {
 		q.waiting = true
 		return false, false, false
+	}
+	if len(q.frames) == 0 {
+		q.since = time.Now()
 	}
 	q.frames = append(q.frames, frame)
 	return true, false, q.claim()
@@ -106,6 +116,7 @@ func (q *queue) take() (frames [][]byte, ping, closing, more bool) {
 		return nil, false, false, false
 	}
 	frames, q.frames, q.spare = q.frames, q.spare[:0], nil
+	q.taken, q.since = q.since, time.Time{}
 	ping, q.pingDue = q.pingDue, false
 	closing = q.closing
 	if q.waiting {
