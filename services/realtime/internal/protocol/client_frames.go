@@ -2,7 +2,9 @@ package protocol
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -53,6 +55,19 @@ func Decode(data []byte, lim Limits) (wire.ClientFrame, *Error) {
 		return f, errorf(wire.CodeBadFrame, "frame is not valid UTF-8")
 	}
 	if err := json.Unmarshal(data, &f); err != nil {
+		// A wrongly typed field leaves the others decoded: answer with the ref and group id
+		// when they were read, and name the field, so the client can tell which frame failed
+		// and why.
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			if len(f.Ref) > MaxRefBytes {
+				f.Ref = ""
+			}
+			if len(f.GroupID) > MaxGroupIDBytes {
+				f.GroupID = ""
+			}
+			return f, errorf(wire.CodeBadFrame, "%s must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind()), truncate(typeErr.Value, 32))
+		}
 		return wire.ClientFrame{}, errorf(wire.CodeBadFrame, "frame is not a valid JSON object")
 	}
 	if len(f.Ref) > MaxRefBytes {
@@ -123,4 +138,24 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// jsonKind names the JSON value a Go kind decodes from.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	default:
+		return "an object"
+	}
 }

@@ -208,3 +208,27 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Found by a client written from docs/protocol.md alone (issue 18): a wrongly typed field
+// was answered without the frame's ref, so the client's wait for that ref timed out.
+func TestAWronglyTypedFieldIsNamedAndTheRefEchoed(t *testing.T) {
+	for _, tc := range []struct {
+		frame, field string
+	}{
+		{`{"type":"send","ref":"r1","group_id":"g","client_msg_id":"c","body":42}`, "body"},
+		{`{"type":"send","ref":"r1","group_id":"g","client_msg_id":7,"body":"hi"}`, "client_msg_id"},
+		{`{"type":"join","ref":"r1","group_id":"g","token":"t","since":{"epoch":"e","offset":-1}}`, "since.offset"},
+		{`{"type":"join","ref":"r1","group_id":"g","token":"t","since":"3"}`, "since"},
+	} {
+		f, err := Decode([]byte(tc.frame), testLimits)
+		if err == nil || err.Code != wire.CodeBadFrame {
+			t.Fatalf("Decode(%s) = %v, want bad_frame", tc.frame, err)
+		}
+		if f.Ref != "r1" || f.GroupID != "g" {
+			t.Errorf("Decode(%s) kept ref %q and group_id %q, want r1 and g", tc.frame, f.Ref, f.GroupID)
+		}
+		if !strings.HasPrefix(err.Detail, tc.field+" must be ") {
+			t.Errorf("Decode(%s) detail = %q, want it to name %s", tc.frame, err.Detail, tc.field)
+		}
+	}
+}
