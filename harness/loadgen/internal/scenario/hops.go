@@ -3,12 +3,14 @@ package scenario
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -30,12 +32,14 @@ type HopLatency struct {
 // hopBuckets holds cumulative bucket counts by hop and upper bound.
 type hopBuckets map[string]map[float64]float64
 
-// scrapeHops reads the hop histograms of every realtime instance, summed. A target
-// without ops URLs has none to read.
+// scrapeHops reads the hop histograms of every running realtime instance, summed. A
+// target without ops URLs has none to read, and an instance that refuses connections is
+// not running (scenarios start the second one only when they use it).
 func (t *Target) scrapeHops(ctx context.Context) (hopBuckets, error) {
 	out := hopBuckets{}
 	for _, base := range t.RealtimeOpsURLs {
-		if err := readHops(ctx, strings.TrimSuffix(base, "/")+"/metrics", out); err != nil {
+		err := readHops(ctx, strings.TrimSuffix(base, "/")+"/metrics", out)
+		if err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
 			return nil, err
 		}
 	}
