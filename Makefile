@@ -69,6 +69,11 @@ dev: deps ## run the whole system locally (real PostgreSQL, Redis, Kafka + all s
 	go build -o $(BIN)/devstack ./harness/devstack/cmd/devstack
 	$(BIN)/devstack dev -dir $(DEV)/run -exit-with-parent
 
+.PHONY: dev-cluster
+dev-cluster: deps ## make dev on the secured, clustered stack: 3 SASL_SSL Kafka brokers, TLS + ACL Redis Cluster, TLS PostgreSQL
+	go build -o $(BIN)/devstack ./harness/devstack/cmd/devstack
+	$(BIN)/devstack dev -secure -dir $(DEV)/run-cluster -exit-with-parent
+
 .PHONY: bench
 bench: deps ## run the benchmarks and rewrite docs/benchmarks.md
 	bash .ci/bench.sh

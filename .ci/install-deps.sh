@@ -5,10 +5,15 @@
 #     Go helpers in harness/devstack start their own servers on free loopback ports;
 #   - the Apache Kafka broker jars, resolved with Maven from .ci/kafka-pom.xml into
 #     <repo>/.dev/kafka/<version>/libs (skipped when a marker says the same pom was resolved).
+#   - the SeaweedFS server (`weed`, the S3-compatible object store of attachments), built
+#     from the Go module proxy at the version harness/devstack/s3.go pins (WeedVersion) into
+#     <repo>/.dev/bin/weed (skipped when <repo>/.dev/bin/weed.version names that version;
+#     the first build takes several minutes).
 # Safe to run any number of times.
 #
 # Environment:
 #   QC_KAFKA_JARS_ROOT       where the Kafka jars go (default <repo>/.dev/kafka)
+#   QC_WEED_BIN_DIR          where the weed binary goes (default <repo>/.dev/bin)
 #   QC_KEEP_SYSTEM_SERVICES  1 leaves running system postgresql/redis-server services alone
 set -euo pipefail
 
@@ -143,4 +148,32 @@ else
 	trap - EXIT
 	printf '%s\n' "$pom_sum" >"$marker"
 	log "resolved $(find "$libs" -maxdepth 1 -name '*.jar' | wc -l) jars into $libs"
+fi
+
+# --- SeaweedFS (the S3 server of attachments) --------------------------------------------
+
+weed_version="$(sed -n 's/^const WeedVersion = "\(.*\)"$/\1/p' "$repo/harness/devstack/s3.go")"
+if [ -z "$weed_version" ]; then
+	log "cannot read WeedVersion from $repo/harness/devstack/s3.go" >&2
+	exit 1
+fi
+weed_dir="${QC_WEED_BIN_DIR:-$repo/.dev/bin}"
+weed_bin="$weed_dir/weed"
+if [ -x "$weed_bin" ] && [ "$(cat "$weed_bin.version" 2>/dev/null)" = "$weed_version" ]; then
+	log "SeaweedFS $weed_version already built at $weed_bin"
+else
+	log "building SeaweedFS $weed_version into $weed_bin (several minutes, once)"
+	mkdir -p "$weed_dir"
+	# Outside the workspace: the module is built with its own go.mod, as its authors do.
+	weed_src="$(cd / && GOWORK=off GOFLAGS=-mod=mod go mod download -json "github.com/seaweedfs/seaweedfs@$weed_version" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+	if [ -z "$weed_src" ] || [ ! -d "$weed_src/weed" ]; then
+		log "go mod download github.com/seaweedfs/seaweedfs@$weed_version gave no source" >&2
+		exit 1
+	fi
+	rm -f "$weed_bin.version"
+	(cd "$weed_src" && GOWORK=off GOFLAGS=-mod=mod go build -trimpath -ldflags='-s -w' -o "$weed_bin.tmp" ./weed)
+	mv "$weed_bin.tmp" "$weed_bin"
+	printf '%s\n' "$weed_version" >"$weed_bin.version"
+	log "built $("$weed_bin" version 2>/dev/null | head -n1)"
 fi

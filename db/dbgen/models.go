@@ -10,6 +10,23 @@ import (
 	"github.com/google/uuid"
 )
 
+type Attachment struct {
+	ID          uuid.UUID
+	GroupID     uuid.UUID
+	UploaderID  uuid.UUID
+	ObjectKey   string
+	Name        string
+	ContentType string
+	SizeBytes   int64
+	CreatedAt   time.Time
+	CompletedAt *time.Time
+	Width       int32
+	Height      int32
+	ThumbKey    *string
+	ThumbWidth  int32
+	ThumbHeight int32
+}
+
 type ChatGroup struct {
 	ID           uuid.UUID
 	OwnerID      uuid.UUID
@@ -59,6 +76,13 @@ type Message struct {
 	SenderGuest bool
 	DeletedAt   *time.Time
 	DeletedBy   uuid.NullUUID
+}
+
+type MessageAttachment struct {
+	MessageID    uuid.UUID
+	AttachmentID uuid.UUID
+	GroupID      uuid.UUID
+	Position     int16
 }
 
 type MessageDeletion struct {

@@ -16,13 +16,20 @@ type Querier interface {
 	// the caller's), once: a message already deleted is left alone. A message not stored yet
 	// is deleted when it is inserted (InsertMessages).
 	ApplyDeletion(ctx context.Context, arg ApplyDeletionParams) (int64, error)
+	// Whether any stored message carries the attachment, and whether any that does is not
+	// deleted: an attachment of deleted messages only is gone for its readers.
+	AttachmentMessageState(ctx context.Context, id uuid.UUID) (AttachmentMessageStateRow, error)
 	// Links an external identity to an account that has none and removes its password, in
 	// one step; no row means the account is gone or already linked.
 	ClaimUserForOIDC(ctx context.Context, arg ClaimUserForOIDCParams) (User, error)
 	ClearFailedAttempts(ctx context.Context, key string) error
+	// Records what the check found; an attachment completed already keeps its first result.
+	CompleteAttachment(ctx context.Context, arg CompleteAttachmentParams) (Attachment, error)
 	CountGroupsByOwner(ctx context.Context, ownerID uuid.UUID) (int64, error)
 	CountMessages(ctx context.Context, groupID uuid.UUID) (int64, error)
 	CountMessagesBySender(ctx context.Context, arg CountMessagesBySenderParams) ([]CountMessagesBySenderRow, error)
+	// A pending attachment: the member may now upload its object.
+	CreateAttachment(ctx context.Context, arg CreateAttachmentParams) error
 	CreateBan(ctx context.Context, arg CreateBanParams) (GroupBan, error)
 	CreateGroup(ctx context.Context, arg CreateGroupParams) (ChatGroup, error)
 	CreateMember(ctx context.Context, arg CreateMemberParams) (GroupMember, error)
@@ -34,6 +41,8 @@ type Querier interface {
 	CreateOIDCLogin(ctx context.Context, arg CreateOIDCLoginParams) error
 	CreateRefreshToken(ctx context.Context, arg CreateRefreshTokenParams) error
 	CreateUser(ctx context.Context, arg CreateUserParams) (User, error)
+	// Forgets an attachment whose objects are deleted, with its links to messages.
+	DeleteAttachment(ctx context.Context, id uuid.UUID) (int64, error)
 	DeleteBan(ctx context.Context, arg DeleteBanParams) (int64, error)
 	DeleteExpiredFailedAttempts(ctx context.Context, nowUs int64) (int64, error)
 	DeleteExpiredOIDCLogins(ctx context.Context, now time.Time) (int64, error)
@@ -45,6 +54,7 @@ type Querier interface {
 	DeleteIdleRateLimits(ctx context.Context, nowUs int64) (int64, error)
 	DeleteMember(ctx context.Context, arg DeleteMemberParams) (GroupMember, error)
 	ForgetSignInAddresses(ctx context.Context, userID uuid.UUID) error
+	GetAttachment(ctx context.Context, id uuid.UUID) (Attachment, error)
 	GetFailedAttempts(ctx context.Context, key string) (GetFailedAttemptsRow, error)
 	GetGroup(ctx context.Context, id uuid.UUID) (ChatGroup, error)
 	GetMember(ctx context.Context, id uuid.UUID) (GroupMember, error)
@@ -55,12 +65,18 @@ type Querier interface {
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	GetUserByID(ctx context.Context, id uuid.UUID) (User, error)
 	GetUserByOIDC(ctx context.Context, arg GetUserByOIDCParams) (User, error)
+	// The bytes a group's attachments take or may take (pending uploads count), for its quota.
+	GroupAttachmentBytes(ctx context.Context, groupID uuid.UUID) (int64, error)
 	// Records a deletion; a second deletion of the same message (or the same event again)
 	// changes nothing, so the first deletion wins.
 	InsertDeletion(ctx context.Context, arg InsertDeletionParams) (int64, error)
 	// One row per statement: the seed's way, kept as the benchmark baseline. Unlike
 	// InsertMessages it ignores recorded deletions, so the persister never uses it.
 	InsertMessage(ctx context.Context, arg InsertMessageParams) (int64, error)
+	// Links stored messages to the attachments they carry (the persister, in the transaction
+	// that stores them). A link whose message row does not exist (a duplicate that was not
+	// stored) is not written; links written before change nothing.
+	InsertMessageAttachments(ctx context.Context, arg InsertMessageAttachmentsParams) (int64, error)
 	// Set-based batch insert used by the persister. Rows whose id or (group, sender, client id)
 	// already exist are skipped, so redelivered and retried messages are stored once.
 	// A message whose deletion is already recorded (the deletion was consumed first) is stored
@@ -79,12 +95,19 @@ type Querier interface {
 	// Whether a group holds out the account or the guest key (either may be NULL).
 	IsBanned(ctx context.Context, arg IsBannedParams) (bool, error)
 	ListBans(ctx context.Context, groupID uuid.UUID) ([]GroupBan, error)
+	// Attachments whose objects may go: not carried by any stored message and asked for
+	// before @unreferenced_before (the upload window and the time to send are over), carried
+	// only by deleted messages, or of a group that no longer exists.
+	ListDisposableAttachments(ctx context.Context, arg ListDisposableAttachmentsParams) ([]Attachment, error)
+	ListGroupAttachments(ctx context.Context, arg ListGroupAttachmentsParams) ([]Attachment, error)
 	ListGroupsByOwner(ctx context.Context, ownerID uuid.UUID) ([]ChatGroup, error)
 	ListGuestMemberIDs(ctx context.Context, groupID uuid.UUID) ([]uuid.UUID, error)
 	ListMembers(ctx context.Context, groupID uuid.UUID) ([]GroupMember, error)
 	// One page of a group's members in joining order, after the member that joined at
 	// (after_created_at, after_id).
 	ListMembersAfter(ctx context.Context, arg ListMembersAfterParams) ([]GroupMember, error)
+	// The completed attachments of the given messages of a group, in each message's order.
+	ListMessageAttachments(ctx context.Context, arg ListMessageAttachmentsParams) ([]ListMessageAttachmentsRow, error)
 	// Oldest first, strictly newer than the cursor.
 	ListMessagesAfter(ctx context.Context, arg ListMessagesAfterParams) ([]Message, error)
 	// Newest first, strictly older than the cursor (use the max UUID for "latest").

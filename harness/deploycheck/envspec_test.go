@@ -204,8 +204,9 @@ func LoadEnvSpecs(repo string) (map[string]EnvSpec, error) {
 
 // ParseEnvSpec reads a service's config.go: it finds the envconfig.Process(prefix, &v) call,
 // the struct type of v, and every field's envconfig, default and required tags. Fields
-// whose type is another struct of the same file are flattened with their own key as a
-// further prefix, as envconfig does.
+// whose type is another struct of the same file, or a struct of a package of this
+// repository (kafka.Settings), are flattened with their own key as a further prefix, as
+// envconfig does.
 func ParseEnvSpec(path string) (EnvSpec, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -265,7 +266,9 @@ func ParseEnvSpec(path string) (EnvSpec, error) {
 	if !ok {
 		return spec, fmt.Errorf("%s: envconfig reads type %s, which is not a struct of this file", path, typeName)
 	}
-	if err := addFields(&spec, structs, st, spec.Prefix, "", map[string]bool{typeName: true}); err != nil {
+	scope := typeScope{structs: structs, decoders: map[string]bool{}, imports: fileImports(file), root: findRepoRoot(filepath.Dir(path))}
+	fileDecoders(file, scope.decoders)
+	if err := addFields(&spec, scope, st, spec.Prefix, "", map[string]bool{typeName: true}); err != nil {
 		return spec, fmt.Errorf("%s: %w", path, err)
 	}
 	return spec, nil
@@ -298,7 +301,132 @@ func isSelector(e ast.Expr, pkg, name string) bool {
 	return ok && id.Name == pkg
 }
 
-func addFields(spec *EnvSpec, structs map[string]*ast.StructType, st *ast.StructType, prefix, fieldPath string, seen map[string]bool) error {
+// modulePrefix starts the import path of every package of this repository; the rest of
+// the path is the package's folder.
+const modulePrefix = "github.com/quickchat-go/quickchat/"
+
+// typeScope is where the struct types a config names are looked up: the structs of one
+// file or package and the packages it imports.
+type typeScope struct {
+	structs map[string]*ast.StructType
+	// decoders are the types that decode themselves (Decode, Set, UnmarshalText or
+	// UnmarshalBinary), which envconfig reads as one variable even when they are structs.
+	decoders map[string]bool
+	imports  map[string]string // package name → import path
+	root     string            // the repository root ("" when not found)
+}
+
+// decoderMethods are the methods that make envconfig read a type as one value.
+var decoderMethods = map[string]bool{"Decode": true, "Set": true, "UnmarshalText": true, "UnmarshalBinary": true}
+
+// fileDecoders adds to out the types of file with a decoder method.
+func fileDecoders(file *ast.File, out map[string]bool) {
+	for _, d := range file.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Recv == nil || len(fd.Recv.List) != 1 || !decoderMethods[fd.Name.Name] {
+			continue
+		}
+		t := fd.Recv.List[0].Type
+		if star, ok := t.(*ast.StarExpr); ok {
+			t = star.X
+		}
+		if id, ok := t.(*ast.Ident); ok {
+			out[id.Name] = true
+		}
+	}
+}
+
+// lookup finds the struct type e names: a struct of the scope, or pkg.Type of a package of
+// this repository, with the scope its own fields are read in. ok is false for any other
+// type, which is then a variable of its own.
+func (sc typeScope) lookup(e ast.Expr) (st *ast.StructType, in typeScope, name string, ok bool, err error) {
+	switch x := e.(type) {
+	case *ast.Ident:
+		st, ok = sc.structs[x.Name]
+		return st, sc, x.Name, ok && !sc.decoders[x.Name], nil
+	case *ast.SelectorExpr:
+		pkg, isIdent := x.X.(*ast.Ident)
+		if !isIdent {
+			return nil, sc, "", false, nil
+		}
+		path, local := strings.CutPrefix(sc.imports[pkg.Name], modulePrefix)
+		if !local || sc.root == "" {
+			return nil, sc, "", false, nil
+		}
+		in, err = parsePackage(filepath.Join(sc.root, filepath.FromSlash(path)))
+		if err != nil {
+			return nil, sc, "", false, err
+		}
+		st, ok = in.structs[x.Sel.Name]
+		return st, in, pkg.Name + "." + x.Sel.Name, ok && !in.decoders[x.Sel.Name], nil
+	}
+	return nil, sc, "", false, nil
+}
+
+// parsePackage reads the struct types and imports of a package's non-test files.
+func parsePackage(dir string) (typeScope, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		return typeScope{}, err
+	}
+	sc := typeScope{structs: map[string]*ast.StructType{}, decoders: map[string]bool{}, imports: map[string]string{}, root: findRepoRoot(dir)}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return sc, err
+		}
+		for k, v := range fileImports(file) {
+			sc.imports[k] = v
+		}
+		fileDecoders(file, sc.decoders)
+		ast.Inspect(file, func(n ast.Node) bool {
+			if ts, ok := n.(*ast.TypeSpec); ok {
+				if st, ok := ts.Type.(*ast.StructType); ok {
+					sc.structs[ts.Name.Name] = st
+				}
+			}
+			return true
+		})
+	}
+	return sc, nil
+}
+
+// fileImports maps the package names a file uses to their import paths (the last path
+// element unless renamed).
+func fileImports(file *ast.File) map[string]string {
+	out := map[string]string{}
+	for _, imp := range file.Imports {
+		path, err := strconv.Unquote(imp.Path.Value)
+		if err != nil {
+			continue
+		}
+		name := path[strings.LastIndex(path, "/")+1:]
+		if imp.Name != nil {
+			name = imp.Name.Name
+		}
+		out[name] = path
+	}
+	return out
+}
+
+// findRepoRoot returns the folder above dir holding go.work, or "".
+func findRepoRoot(dir string) string {
+	for {
+		if fileExists(filepath.Join(dir, "go.work")) {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+func addFields(spec *EnvSpec, scope typeScope, st *ast.StructType, prefix, fieldPath string, seen map[string]bool) error {
 	for _, f := range st.Fields.List {
 		var tag reflect.StructTag
 		if f.Tag != nil {
@@ -313,15 +441,14 @@ func addFields(spec *EnvSpec, structs map[string]*ast.StructType, st *ast.Struct
 		}
 		names := f.Names
 		if len(names) == 0 { // embedded: envconfig flattens it without a prefix of its own
-			id, ok := f.Type.(*ast.Ident)
-			if !ok {
-				return fmt.Errorf("embedded field %s is not a local struct", exprString(f.Type))
+			inner, in, name, ok, err := scope.lookup(f.Type)
+			if err != nil {
+				return err
 			}
-			inner, ok := structs[id.Name]
-			if !ok || seen[id.Name] {
-				return fmt.Errorf("embedded field %s is not a local struct", id.Name)
+			if !ok || seen[name] {
+				return fmt.Errorf("embedded field %s is not a struct of this repository", exprString(f.Type))
 			}
-			if err := addFields(spec, structs, inner, prefix, fieldPath, with(seen, id.Name)); err != nil {
+			if err := addFields(spec, in, inner, prefix, fieldPath, with(seen, name)); err != nil {
 				return err
 			}
 			continue
@@ -343,13 +470,15 @@ func addFields(spec *EnvSpec, structs map[string]*ast.StructType, st *ast.Struct
 			if fieldPath != "" {
 				path = fieldPath + "." + n.Name
 			}
-			if id, ok := f.Type.(*ast.Ident); ok {
-				if inner, ok := structs[id.Name]; ok && !seen[id.Name] {
-					if err := addFields(spec, structs, inner, full, path, with(seen, id.Name)); err != nil {
-						return err
-					}
-					continue
+			inner, in, name, ok, err := scope.lookup(f.Type)
+			if err != nil {
+				return err
+			}
+			if ok && !seen[name] {
+				if err := addFields(spec, in, inner, full, path, with(seen, name)); err != nil {
+					return err
 				}
+				continue
 			}
 			def, hasDef := tag.Lookup("default")
 			if _, dup := spec.Vars[full]; dup {

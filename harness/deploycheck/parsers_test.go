@@ -336,3 +336,29 @@ func TestLocalBuildRunsShellScriptsLikeSh(t *testing.T) {
 		})
 	}
 }
+
+func TestParseEnvSpecFlattensSettingsOfOtherPackagesButNotDecoders(t *testing.T) {
+	specs := envSpecs(t)
+	tests := []struct {
+		name    string
+		service string
+		v       EnvVar
+	}{
+		{"realtime reads Kafka's TLS switch from pkg/kafka's settings", "realtime",
+			EnvVar{Name: "REALTIME_KAFKA_TLS", Field: "Kafka.TLS", Type: "bool", Default: "false", HasDefault: true}},
+		{"the persister reads the same settings under its own prefix", "persister",
+			EnvVar{Name: "PERSISTER_KAFKA_SASL_MECHANISM", Field: "Kafka.SASLMechanism", Type: "string"}},
+		{"an untagged field takes its name", "gateway",
+			EnvVar{Name: "GATEWAY_REDIS_USERNAME", Field: "Redis.Username", Type: "string"}},
+		{"a struct that decodes itself is one variable", "gateway",
+			EnvVar{Name: "GATEWAY_RATE_LOGIN_PER_IP", Field: "RateLoginPerIP", Type: "ratelimit.Rule", Default: "20/1m", HasDefault: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := specs[tt.service].Lookup(tt.v.Name)
+			if !ok || got != tt.v {
+				t.Fatalf("%s = %+v (found %v), want %+v", tt.v.Name, got, ok, tt.v)
+			}
+		})
+	}
+}

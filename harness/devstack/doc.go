@@ -1,5 +1,6 @@
-// Package devstack starts real PostgreSQL, Redis and Kafka servers on free loopback ports
-// for tests and local development, and stops them so that none outlives its parent.
+// Package devstack starts real PostgreSQL, Redis, Kafka and S3-compatible (SeaweedFS)
+// servers on free loopback ports for tests and local development, and stops them so that
+// none outlives its parent.
 //
 // Every server runs as a child process in its own process group with a parent-death signal
 // (SIGKILL), so a test binary that panics or is killed takes its servers with it. Stop asks
@@ -15,6 +16,16 @@
 //     else $QC_KAFKA_JARS, else <repo>/.dev/kafka/<version>/libs as resolved by
 //     .ci/install-deps.sh (the repo is the nearest ancestor of the working directory
 //     holding go.work).
+//   - S3: $QC_WEED, else <repo>/.dev/bin/weed as .ci/install-deps.sh builds it from the
+//     SeaweedFS Go module at WeedVersion, else weed on PATH.
+//
+// Besides the single servers, the package starts secured and clustered ones for
+// production-like tests: StartKafkaCluster (KRaft nodes that are broker and controller
+// each, SASL_SSL client listeners with SCRAM users), StartRedisCluster (redis-cli
+// --cluster create over masters and replicas, optionally TLS-only with ACLs), and
+// StartPostgres with PostgresConfig.TLS (hostssl only). CertAuthority issues their
+// certificates; StartSecureStack starts them all. Their nodes can be killed, stopped and
+// started one at a time, for fault-injection tests.
 //
 // Package testenv builds on this package to give integration tests shared servers and
 // isolated databases, key prefixes and topics; cmd/devstack runs a Stack for a whole

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,6 +31,11 @@ type PostgresConfig struct {
 	Database string
 	// StopTimeout bounds a graceful shutdown before the server is killed. Default 30s.
 	StopTimeout time.Duration
+	// TLS, when set, turns SSL on with a server certificate from this authority and lets
+	// TCP clients in over TLS only (hostssl in pg_hba.conf; a plaintext connection is
+	// refused). URL then asks for sslmode=verify-full against the authority's CA file.
+	// Connections over the Unix socket stay as they are. Default nil: no TLS.
+	TLS *CertAuthority
 }
 
 func (c *PostgresConfig) setDefaults() {
@@ -77,6 +83,7 @@ type Postgres struct {
 	binDir  string
 	cred    *syscall.Credential
 	logPath string
+	caFile  string // set when TLS is on
 
 	slot slot
 }
@@ -181,10 +188,15 @@ func (pg *Postgres) prepare(ctx context.Context) error {
 			}
 		}
 	}
-	if _, err := os.Stat(filepath.Join(pg.dataDir(), "PG_VERSION")); err == nil {
-		return nil
+	if _, err := os.Stat(filepath.Join(pg.dataDir(), "PG_VERSION")); err != nil {
+		if err := pg.initdb(ctx); err != nil {
+			return err
+		}
 	}
-	return pg.initdb(ctx)
+	if pg.cfg.TLS != nil {
+		return pg.prepareTLS()
+	}
+	return nil
 }
 
 func (pg *Postgres) initdb(ctx context.Context) error {
@@ -250,7 +262,7 @@ func (pg *Postgres) Start(ctx context.Context) error {
 		return startProcess(procSpec{
 			name: "postgres",
 			path: filepath.Join(pg.binDir, "postgres"),
-			args: []string{"-D", pg.dataDir(), "-p", strconv.Itoa(pg.cfg.Port), "-k", pg.sockDir()},
+			args: append([]string{"-D", pg.dataDir(), "-p", strconv.Itoa(pg.cfg.Port), "-k", pg.sockDir()}, pg.tlsArgs()...),
 			dir:  pg.root,
 			env:  append(os.Environ(), "LC_ALL=C"),
 			// Fast shutdown: roll back open transactions, checkpoint, exit.
@@ -346,19 +358,29 @@ func (pg *Postgres) removeTemps() error {
 }
 
 // URL is the connection URL of the configured database:
-// postgres://user:password@127.0.0.1:port/database?sslmode=disable.
+// postgres://user:password@127.0.0.1:port/database?sslmode=disable, or with TLS on
+// ?sslmode=verify-full&sslrootcert=<CA file>.
 func (pg *Postgres) URL() string { return pg.urlFor(pg.cfg.Database) }
 
 func (pg *Postgres) urlFor(database string) string {
+	query := "sslmode=disable"
+	if pg.caFile != "" {
+		// Slashes stay readable; anything that would end the value is escaped.
+		query = "sslmode=verify-full&sslrootcert=" + strings.ReplaceAll(url.QueryEscape(pg.caFile), "%2F", "/")
+	}
 	u := url.URL{
 		Scheme:   "postgres",
 		User:     url.UserPassword(pg.cfg.User, pg.cfg.Password),
 		Host:     "127.0.0.1:" + strconv.Itoa(pg.cfg.Port),
 		Path:     "/" + database,
-		RawQuery: "sslmode=disable",
+		RawQuery: query,
 	}
 	return u.String()
 }
+
+// CAFile is the PEM file clients verify the server's certificate with, or "" when TLS is
+// off.
+func (pg *Postgres) CAFile() string { return pg.caFile }
 
 // Port is the TCP port the server listens on.
 func (pg *Postgres) Port() int { return pg.cfg.Port }

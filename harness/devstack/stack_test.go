@@ -20,7 +20,7 @@ func TestStackStartsAllThreeUnderOneDirAndCloseStopsThem(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 
-	for _, p := range []string{s.Postgres.LogPath(), s.Redis.LogPath(), s.Kafka.LogPath()} {
+	for _, p := range []string{s.Postgres.LogPath(), s.Redis.LogPath(), s.Kafka.LogPath(), s.S3.LogPath()} {
 		if !strings.HasPrefix(p, dir+string(filepath.Separator)) {
 			t.Errorf("log %s is not under the stack dir %s", p, dir)
 		}

@@ -63,6 +63,8 @@ type SystemConfig struct {
 	Topic, RedisPrefix, Database string
 	// Env adds KEY=VALUE settings to every service (each reads only its own prefix).
 	Env []string
+	// Kafka configures the broker of a Stack the System starts itself.
+	Kafka KafkaConfig
 }
 
 // System is a running Quick Chat: infrastructure plus every service process.
@@ -115,7 +117,7 @@ func StartSystem(ctx context.Context, cfg SystemConfig) (sys *System, err error)
 		return sys, errors.New("system: DatabaseURL, RedisAddr and KafkaBrokers must be given together")
 	}
 	if sys.Stack == nil && !external {
-		if sys.Stack, err = StartStack(ctx, StackConfig{Dir: filepath.Join(cfg.Dir, "stack")}); err != nil {
+		if sys.Stack, err = StartStack(ctx, StackConfig{Dir: filepath.Join(cfg.Dir, "stack"), Kafka: cfg.Kafka}); err != nil {
 			return sys, err
 		}
 		sys.ownStack = true
@@ -162,7 +164,7 @@ func StartSystem(ctx context.Context, cfg SystemConfig) (sys *System, err error)
 		"GATEWAY_SIGNING_KEY_FILE=" + keyFile,
 		"GATEWAY_PUBLIC_REALTIME_URL=" + strings.Join(sys.RealtimeURLs, ","),
 		"GATEWAY_COOKIE_SECURE=false",
-	}, cfg.Env...)
+	}, append(stackS3Env(sys.Stack), cfg.Env...)...)
 	for _, kv := range cfg.Env {
 		if shards, ok := strings.CutPrefix(kv, "REALTIME_STREAM_SHARDS="); ok {
 			gwEnv = append(gwEnv, "GATEWAY_REDIS_SHARDS="+shards)
@@ -226,6 +228,15 @@ func StartSystem(ctx context.Context, cfg SystemConfig) (sys *System, err error)
 		return sys, err
 	}
 	return sys, nil
+}
+
+// stackS3Env is the gateway's object store of attachments on the stack's S3 server, none
+// without one (a system on servers from the environment gets it through SystemConfig.Env).
+func stackS3Env(st *Stack) []string {
+	if st == nil || st.S3 == nil {
+		return nil
+	}
+	return st.S3.GatewayEnv(st.S3.Bucket())
 }
 
 // systemPorts are the services' listen ports; every service has an ops port of its own

@@ -34,8 +34,10 @@ const (
 	// connection with 1008.
 	rtFloodCloseAfter = 200
 	rtMaxBodyBytes    = 4096
-	rtMaxFrameBytes   = 6*rtMaxBodyBytes + 8<<10
-	rtMaxConnsPerIP   = 256
+	// rtMaxFrameBytes is realtime's read limit: escaped body, other fields, and up to four
+	// attachment references of 3072 bytes.
+	rtMaxFrameBytes = 6*rtMaxBodyBytes + 8<<10 + 4*3072
+	rtMaxConnsPerIP = 256
 )
 
 // abuseWorld is a running system with one room and the members the abuse tests use.

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +36,10 @@ const (
 	envOnly = "QC_FAULTS_ONLY"
 )
 
+// clusterSection names, in envOnly, every scenario of the secured, clustered stack; each
+// of them can also be named alone. They run only in the full run, on servers of their own.
+const clusterSection = "cluster"
+
 // abuseSection names the abuse section in envOnly. It runs only in the full run: it
 // takes minutes and measures latency, which the shared test servers would disturb.
 const abuseSection = "abuse"
@@ -61,7 +66,7 @@ func TestAcknowledgedMessagesSurviveFaults(t *testing.T) {
 	started := time.Now()
 	bins := buildServices(t)
 	var stack *devstack.Stack
-	if full {
+	if full && (len(scenarios) > 0 || abuse) {
 		stack = ownStack(t)
 	}
 
@@ -91,6 +96,11 @@ func TestAcknowledgedMessagesSurviveFaults(t *testing.T) {
 			for _, p := range res.Problems {
 				t.Errorf("%s: %s", sc.Title, p)
 			}
+		})
+	}
+	if cluster := pickCluster(t, full); len(cluster) > 0 {
+		t.Run(clusterSection, func(t *testing.T) {
+			runCluster(t, bins, cluster, traffic, report)
 		})
 	}
 	if abuse {
@@ -125,17 +135,19 @@ func pick(t *testing.T, full bool) ([]faults.Scenario, faults.Traffic, bool) {
 	if only := os.Getenv(envOnly); only != "" {
 		names, abuse = nil, false
 		for _, n := range strings.Split(only, ",") {
-			if n = strings.TrimSpace(n); n == abuseSection {
+			switch n = strings.TrimSpace(n); {
+			case n == abuseSection:
 				abuse = true
-			} else if n != "" {
+			case n == clusterSection || isClusterScenario(n) || n == "":
+			default:
 				names = append(names, n)
 			}
 		}
 		if abuse && !full {
 			t.Fatalf("the abuse section measures latency on servers of its own: run it with %s=full", envMode)
 		}
-		if len(names) == 0 && abuse {
-			return nil, traffic, true
+		if len(names) == 0 {
+			return nil, traffic, abuse
 		}
 	}
 	var out []faults.Scenario
@@ -180,6 +192,97 @@ func runAbuse(t *testing.T, bins map[string]string, stack *devstack.Stack, repor
 	for _, p := range r.Problems {
 		t.Errorf("well-behaved room under abuse: %s", p)
 	}
+}
+
+// clusterScenarioNames are the names of faults.ClusterScenarios (whose faults use the
+// stack only when injected, so a nil one lists them).
+var clusterScenarioNames = func() []string {
+	var names []string
+	for _, sc := range faults.ClusterScenarios(nil, "") {
+		names = append(names, sc.Name)
+	}
+	return names
+}()
+
+func isClusterScenario(name string) bool { return contains(clusterScenarioNames, name) }
+
+// pickCluster returns the names of the cluster scenarios to run: all of them in the full
+// run, or those envOnly names.
+func pickCluster(t *testing.T, full bool) []string {
+	t.Helper()
+	only := os.Getenv(envOnly)
+	var names []string
+	switch {
+	case only == "" && full:
+		names = clusterScenarioNames
+	case only != "":
+		for _, n := range strings.Split(only, ",") {
+			if n = strings.TrimSpace(n); n == clusterSection {
+				names = clusterScenarioNames
+				break
+			} else if isClusterScenario(n) {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) > 0 && !full {
+		t.Fatalf("the cluster scenarios kill servers of their own: run them with %s=full", envMode)
+	}
+	return names
+}
+
+// runCluster starts the secured, clustered stack (3 SASL_SSL Kafka brokers, a TLS + ACL
+// Redis Cluster, TLS PostgreSQL) and runs the named cluster scenarios on it, each with a
+// system of its own, adding their results to report.
+func runCluster(t *testing.T, bins map[string]string, names []string, traffic faults.Traffic, report *faults.Report) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	st, err := devstack.StartSecureStack(ctx, devstack.SecureStackConfig{Dir: filepath.Join(t.TempDir(), "secure-stack")})
+	cancel()
+	if err != nil {
+		t.Fatalf("start the secured stack: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("stop the secured stack: %v", err)
+		}
+	})
+	for _, scName := range names {
+		t.Run(scName, func(t *testing.T) {
+			name := testenv.UniqueName(t)
+			topic := "faults." + name
+			scs := faults.ClusterScenarios(st, topic)
+			i := slices.IndexFunc(scs, func(s faults.Scenario) bool { return s.Name == scName })
+			if i < 0 {
+				t.Fatalf("no cluster scenario %s", scName)
+			}
+			sc := scs[i]
+			sys := startSecureSystem(t, bins, st, topic, "faults:"+name+":")
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			res, err := faults.Run(ctx, sys, sc, traffic, func(format string, args ...any) { t.Logf(format, args...) })
+			if err != nil {
+				report.Failed[sc.Title] = err.Error()
+				t.Fatalf("run: %v", err)
+			}
+			report.Results = append(report.Results, res)
+			t.Logf("acked %d, stored %d, lost %d, duplicated %d/%d, missing %d, out of order %d, resets %d",
+				res.Acked, res.Stored, res.Lost, res.DuplicatesStored, res.DuplicateDeliveries, res.Missing, res.OrderViolations, res.Resets)
+			for _, p := range res.Problems {
+				t.Errorf("%s: %s", sc.Title, p)
+			}
+		})
+	}
+}
+
+// startSecureSystem starts gateway, two realtime instances and two persisters on the
+// secured stack st, isolated by topic and key prefix.
+func startSecureSystem(t *testing.T, bins map[string]string, st *devstack.SecureStack, topic, prefix string) *devstack.System {
+	t.Helper()
+	return startSystemWith(t, bins, "cluster", func(ctx context.Context, cfg *devstack.SystemConfig) {
+		cfg.DatabaseURL, cfg.RedisAddr, cfg.KafkaBrokers = st.Postgres.URL(), st.SecureRedis.Addrs()[0], st.Kafka.Brokers()
+		cfg.Topic, cfg.RedisPrefix = topic, prefix
+		cfg.Env = append(cfg.Env, st.ServiceEnv()...)
+	})
 }
 
 func contains(list []string, s string) bool {
@@ -244,7 +347,27 @@ func ownStack(tb testing.TB) *devstack.Stack {
 // their own database, topic and key prefix, on stack or (nil) on the shared servers.
 func startSystem(t *testing.T, bins map[string]string, stack *devstack.Stack, what string) *devstack.System {
 	t.Helper()
-	name := testenv.UniqueName(t)
+	return startSystemWith(t, bins, what, func(ctx context.Context, cfg *devstack.SystemConfig) {
+		name := testenv.UniqueName(t)
+		if stack != nil {
+			cfg.Stack, cfg.Database, cfg.Topic, cfg.RedisPrefix = stack, name, "faults."+name, "faults:"+name+":"
+			if err := stack.Kafka.CreateTopic(ctx, cfg.Topic, 4); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		cfg.DatabaseURL = testenv.PostgresURL(t)
+		cfg.RedisAddr = testenv.RedisAddr(t)
+		cfg.RedisPrefix = testenv.KeyPrefix(t)
+		cfg.KafkaBrokers = testenv.KafkaBrokers(t)
+		cfg.Topic = testenv.Topic(t, 4)
+	})
+}
+
+// startSystemWith starts gateway, two realtime instances and two persisters with the
+// servers, topic and key prefix that place sets, and stops them when t ends.
+func startSystemWith(t *testing.T, bins map[string]string, what string, place func(context.Context, *devstack.SystemConfig)) *devstack.System {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "qc-faults-"+what+"-")
 	if err != nil {
 		t.Fatal(err)
@@ -260,18 +383,7 @@ func startSystem(t *testing.T, bins map[string]string, stack *devstack.Stack, wh
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if stack != nil {
-		cfg.Stack, cfg.Database, cfg.Topic, cfg.RedisPrefix = stack, name, "faults."+name, "faults:"+name+":"
-		if err := stack.Kafka.CreateTopic(ctx, cfg.Topic, 4); err != nil {
-			t.Fatal(err)
-		}
-	} else {
-		cfg.DatabaseURL = testenv.PostgresURL(t)
-		cfg.RedisAddr = testenv.RedisAddr(t)
-		cfg.RedisPrefix = testenv.KeyPrefix(t)
-		cfg.KafkaBrokers = testenv.KafkaBrokers(t)
-		cfg.Topic = testenv.Topic(t, 4)
-	}
+	place(ctx, &cfg)
 	cfg.Env = append(cfg.Env, "PERSISTER_DEAD_LETTER_TOPIC="+cfg.Topic+".dead-letter")
 	sys, err := devstack.StartSystem(ctx, cfg)
 	if err != nil {

@@ -24,7 +24,11 @@ const (
 	scenarioLargeRoom = "large-room"
 	scenarioStorm     = "storm"
 	scenarioTwo       = "two-instances"
+	scenarioSecure    = "secure"
 )
+
+// secureRate is the one rate scenario 2 runs again on the secured cluster stack.
+const secureRate = 2000
 
 // benchEnv configures the services for load from one machine: cheap password hashing and
 // no abuse limits, so creating tens of thousands of members takes seconds, and
@@ -70,7 +74,10 @@ func bench(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
-	stack, err := devstack.StartStack(ctx, devstack.StackConfig{Dir: filepath.Join(dir, "stack")})
+	// The brokers run as a long-lived deployment's would (C2 compiler), not tuned for a
+	// quick start like the test servers.
+	stack, err := devstack.StartStack(ctx, devstack.StackConfig{Dir: filepath.Join(dir, "stack"),
+		Kafka: devstack.KafkaConfig{JavaOptions: devstack.ServingKafkaJavaOptions}})
 	if err != nil {
 		return err
 	}
@@ -205,6 +212,21 @@ func bench(ctx context.Context, cfg Config) (err error) {
 		}
 		res.Two = &report.FanoutResult{Connect: c, Windows: w}
 	}
+	if want(scenarioSecure) {
+		logf("scenario 7: fan-out at %d msgs/s on the secured cluster stack", secureRate)
+		// Only one system at a time takes the machine: the plain one is idle from here on,
+		// and its second realtime instance reads nothing.
+		if sys.Realtime[1].Running() {
+			if err := sys.Realtime[1].Stop(ctx); err != nil {
+				return err
+			}
+		}
+		sec, err := benchSecure(ctx, cfg, dir, bins, sizes, logf)
+		if err != nil {
+			return fmt.Errorf("secured stack: %w", err)
+		}
+		res.Secure = sec
+	}
 	res.Elapsed = time.Since(started)
 	save()
 	report.WriteBench(os.Stdout, res)
@@ -221,6 +243,59 @@ func bench(ctx context.Context, cfg Config) (err error) {
 	}
 	logf("bench done in %v (results: %s)", time.Since(started).Round(time.Second), jsonPath)
 	return nil
+}
+
+// benchSecure runs scenario 2 at secureRate on the production-like stack: three SASL_SSL
+// Kafka brokers (RF 3, min ISR 2), a TLS + ACL Redis Cluster of 3 masters and 3 replicas,
+// TLS PostgreSQL, with one realtime instance and one persister as in scenario 2.
+func benchSecure(ctx context.Context, cfg Config, dir string, bins map[string]string, sizes scenario.Sizes, logf func(string, ...any)) (res *report.FanoutResult, err error) {
+	st, err := devstack.StartSecureStack(ctx, devstack.SecureStackConfig{Dir: filepath.Join(dir, "secure-stack"),
+		Kafka: devstack.KafkaClusterConfig{JavaOptions: devstack.ServingKafkaJavaOptions}})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	sys, err := devstack.StartSystem(ctx, devstack.SystemConfig{
+		Dir: filepath.Join(dir, "secure-system"), Binaries: bins, Realtimes: 1, Persisters: 1,
+		DatabaseURL: st.Postgres.URL(), RedisAddr: st.SecureRedis.Addrs()[0], KafkaBrokers: st.Kafka.Brokers(),
+		Env: append(append([]string(nil), benchEnv...), st.ServiceEnv()...),
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := sys.Close(context.WithoutCancel(ctx)); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	logf("secured system up: gateway %s, realtime %v", sys.GatewayURL, sys.RealtimeURLs)
+	t, err := newTarget(cfg, os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	t.GatewayURL, t.RealtimeURLs = sys.GatewayURL, sys.RealtimeURLs
+	t.RealtimeOpsURLs = []string{sys.Realtime[0].OpsURL()}
+	t.Procs = []scenario.Proc{
+		{Name: "realtime-1", Pid: sys.Realtime[0].Pid},
+		{Name: "gateway", Pid: sys.Gateway.Pid},
+		{Name: "persister", Pid: sys.Persister[0].Pid},
+		{Name: "postgres", Pid: st.Postgres.Pid, Tree: true},
+	}
+	for _, n := range st.Kafka.Nodes() {
+		t.Procs = append(t.Procs, scenario.Proc{Name: fmt.Sprintf("kafka-%d", n.ID()), Pid: n.Pid})
+	}
+	for i, n := range st.SecureRedis.Nodes() {
+		t.Procs = append(t.Procs, scenario.Proc{Name: fmt.Sprintf("redis-%d", i+1), Pid: n.Pid})
+	}
+	c, w, err := scenario.Fanout(ctx, t, "secure", sizes.FanoutRooms, sizes.RoomSize, []float64{secureRate}, sizes.Runs, sizes.Duration, sizes.Warmup, false)
+	if err != nil {
+		return nil, err
+	}
+	return &report.FanoutResult{Connect: c, Windows: w}, nil
 }
 
 // enableCommitTimestamps turns on track_commit_timestamp (a restart is needed) so every

@@ -69,7 +69,7 @@ type Config struct {
 	// rewrite BenchDoc.
 	BenchScale float64 `envconfig:"BENCH_SCALE" default:"1"`
 	// BenchOnly limits bench mode to these scenarios (idle, fanout, large-room, storm,
-	// two-instances; default all).
+	// two-instances, secure; default all).
 	BenchOnly []string `envconfig:"BENCH_ONLY"`
 	// BenchProfile, when set, saves a 10 s CPU profile of realtime-1 during the heaviest
 	// window of each scenario into BenchDir/profiles.
@@ -110,7 +110,7 @@ func (c Config) Validate() error {
 	}
 	for _, s := range c.BenchOnly {
 		switch s {
-		case scenarioIdle, scenarioFanout, scenarioLargeRoom, scenarioStorm, scenarioTwo:
+		case scenarioIdle, scenarioFanout, scenarioLargeRoom, scenarioStorm, scenarioTwo, scenarioSecure:
 		default:
 			check(false, "LOADGEN_BENCH_ONLY: unknown scenario "+s)
 		}

@@ -23,6 +23,12 @@ const (
 	MaxClientIDBytes = 128
 	// MaxNameBytes bounds a display name.
 	MaxNameBytes = 200
+	// MaxAttachments bounds the attachments of one message.
+	MaxAttachments = 4
+	// MaxFileNameBytes bounds an attachment's file name.
+	MaxFileNameBytes = 1024
+	// MaxContentTypeBytes bounds an attachment's media type.
+	MaxContentTypeBytes = 255
 )
 
 // Message is a chat event as it travels between services: a message, or, when its
@@ -31,6 +37,9 @@ type Message = chatv1.ChatMessage
 
 // Deletion names the message a deletion event removes.
 type Deletion = chatv1.Deletion
+
+// Attachment is the metadata of a file a message carries.
+type Attachment = chatv1.Attachment
 
 // IsDeletion reports whether m deletes a message rather than posts one. Events from
 // before deletions existed have no Deletion and are messages.
@@ -67,8 +76,8 @@ func Decode(b []byte) (*Message, error) {
 }
 
 // Validate checks that m can be stored: ids are UUIDs, text fields are valid UTF-8 within
-// their limits, and the timestamp is set. A message has a body; a deletion has none and
-// names the deleted message by its UUID.
+// their limits, and the timestamp is set. A message has a body, attachments or both; a
+// deletion has neither and names the deleted message by its UUID.
 func Validate(m *Message) error {
 	for name, v := range map[string]string{"id": m.GetId(), "group_id": m.GetGroupId(), "sender_id": m.GetSenderId()} {
 		if _, err := uuid.Parse(v); err != nil {
@@ -76,14 +85,19 @@ func Validate(m *Message) error {
 		}
 	}
 	if IsDeletion(m) {
-		if m.GetBody() != "" {
-			return fmt.Errorf("event: a deletion must have no body")
+		if m.GetBody() != "" || len(m.GetAttachments()) > 0 {
+			return fmt.Errorf("event: a deletion must have no body and no attachments")
 		}
 		if _, err := uuid.Parse(m.GetDeletion().GetMessageId()); err != nil {
 			return fmt.Errorf("event: deletion.message_id %q is not a UUID", m.GetDeletion().GetMessageId())
 		}
-	} else if m.GetBody() == "" || len(m.GetBody()) > MaxBodyBytes || !utf8.ValidString(m.GetBody()) {
-		return fmt.Errorf("event: body must be 1..%d bytes of UTF-8", MaxBodyBytes)
+	} else {
+		if err := validateAttachments(m.GetAttachments()); err != nil {
+			return err
+		}
+		if (m.GetBody() == "" && len(m.GetAttachments()) == 0) || len(m.GetBody()) > MaxBodyBytes || !utf8.ValidString(m.GetBody()) {
+			return fmt.Errorf("event: body must be 1..%d bytes of UTF-8 (or empty beside attachments)", MaxBodyBytes)
+		}
 	}
 	switch {
 	case m.GetClientMsgId() == "" || len(m.GetClientMsgId()) > MaxClientIDBytes || !utf8.ValidString(m.GetClientMsgId()):
@@ -92,6 +106,28 @@ func Validate(m *Message) error {
 		return fmt.Errorf("event: sender_name must be at most %d bytes of UTF-8", MaxNameBytes)
 	case m.GetCreatedAtUnixMs() <= 0:
 		return fmt.Errorf("event: created_at_unix_ms must be set")
+	}
+	return nil
+}
+
+// validateAttachments checks the attachments of a message: at most MaxAttachments, each
+// named by a UUID, with a file name and a media type of UTF-8 within their limits, and
+// sizes and dimensions that are not negative.
+func validateAttachments(as []*Attachment) error {
+	if len(as) > MaxAttachments {
+		return fmt.Errorf("event: at most %d attachments per message", MaxAttachments)
+	}
+	for i, a := range as {
+		switch _, err := uuid.Parse(a.GetId()); {
+		case err != nil:
+			return fmt.Errorf("event: attachment %d: id %q is not a UUID", i, a.GetId())
+		case a.GetName() == "" || len(a.GetName()) > MaxFileNameBytes || !utf8.ValidString(a.GetName()):
+			return fmt.Errorf("event: attachment %d: name must be 1..%d bytes of UTF-8", i, MaxFileNameBytes)
+		case a.GetContentType() == "" || len(a.GetContentType()) > MaxContentTypeBytes || !utf8.ValidString(a.GetContentType()):
+			return fmt.Errorf("event: attachment %d: content_type must be 1..%d bytes of UTF-8", i, MaxContentTypeBytes)
+		case a.GetSizeBytes() < 0 || a.GetWidth() < 0 || a.GetHeight() < 0 || a.GetThumbWidth() < 0 || a.GetThumbHeight() < 0:
+			return fmt.Errorf("event: attachment %d: sizes must not be negative", i)
+		}
 	}
 	return nil
 }

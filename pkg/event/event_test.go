@@ -30,6 +30,18 @@ func TestDecodeValidates(t *testing.T) {
 		{"invalid UTF-8 is rejected", func(m *Message) { m.Body = "\xff" }, true},
 		{"a missing client id is rejected", func(m *Message) { m.ClientMsgId = "" }, true},
 		{"a missing timestamp is rejected", func(m *Message) { m.CreatedAtUnixMs = 0 }, true},
+		{"a message with an attachment and no body round-trips", func(m *Message) { m.Body = ""; m.Attachments = []*Attachment{attachment()} }, false},
+		{"a message with a body and attachments round-trips", func(m *Message) { m.Attachments = []*Attachment{attachment(), attachment()} }, false},
+		{"more than four attachments are rejected", func(m *Message) {
+			for range MaxAttachments + 1 {
+				m.Attachments = append(m.Attachments, attachment())
+			}
+		}, true},
+		{"an attachment without a UUID is rejected", func(m *Message) { a := attachment(); a.Id = "x"; m.Attachments = []*Attachment{a} }, true},
+		{"an attachment without a name is rejected", func(m *Message) { a := attachment(); a.Name = ""; m.Attachments = []*Attachment{a} }, true},
+		{"an attachment without a type is rejected", func(m *Message) { a := attachment(); a.ContentType = ""; m.Attachments = []*Attachment{a} }, true},
+		{"an attachment of negative size is rejected", func(m *Message) { a := attachment(); a.SizeBytes = -1; m.Attachments = []*Attachment{a} }, true},
+		{"a deletion with attachments is rejected", func(m *Message) { toDeletion(m); m.Attachments = []*Attachment{attachment()} }, true},
 		{"a deletion without a body round-trips", toDeletion, false},
 		{"a deletion with a body is rejected", func(m *Message) { toDeletion(m); m.Body = "hello" }, true},
 		{"a deletion of a non-UUID message is rejected", func(m *Message) { toDeletion(m); m.Deletion.MessageId = "x" }, true},
@@ -61,6 +73,12 @@ func TestDecodeValidates(t *testing.T) {
 	if _, err := Decode([]byte{0xff, 0xff, 0xff}); err == nil {
 		t.Fatal("garbage decoded without error")
 	}
+}
+
+// attachment returns the metadata of a checked image.
+func attachment() *Attachment {
+	return &Attachment{Id: uuid.NewString(), Name: "cat.png", ContentType: "image/png", SizeBytes: 1234,
+		Width: 640, Height: 480, ThumbWidth: 320, ThumbHeight: 240}
 }
 
 // toDeletion turns m into the deletion of another message.

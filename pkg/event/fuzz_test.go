@@ -21,6 +21,8 @@ func FuzzDecode(f *testing.F) {
 		{Id: "not-a-uuid", Body: "x", CreatedAtUnixMs: time.Now().UnixMilli()},
 		{Id: uuid.Must(uuid.NewV7()).String(), GroupId: uuid.NewString(), SenderId: uuid.NewString(),
 			ClientMsgId: "d1", CreatedAtUnixMs: 1, Deletion: &Deletion{MessageId: uuid.Must(uuid.NewV7()).String()}},
+		{Id: uuid.Must(uuid.NewV7()).String(), GroupId: uuid.NewString(), SenderId: uuid.NewString(),
+			ClientMsgId: "a1", CreatedAtUnixMs: 1, Attachments: []*Attachment{attachment()}},
 	} {
 		b, err := proto.Marshal(m)
 		if err != nil {

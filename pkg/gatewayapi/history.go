@@ -17,6 +17,9 @@ type Message struct {
 	DeletedAt *Time `json:"deleted_at,omitempty"`
 	// DeletedBy is the member id of whoever deleted the message.
 	DeletedBy string `json:"deleted_by,omitempty"`
+	// Attachments are the files the message carries, checked by the gateway; omitted
+	// when there are none and for deleted messages.
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
 // HistoryPage is the answer to GET /api/chats/{id}: one page of a group's messages in

@@ -1,11 +1,6 @@
-// Package kafka holds the Sarama settings Quick Chat's services share: the protocol
-// version the brokers speak, durable producer defaults, and creating the chat topic.
 package kafka
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -40,28 +35,11 @@ func NewDurableProducerConfig(clientID string) *sarama.Config {
 	c.Producer.Return.Errors = true
 	c.Producer.Partitioner = sarama.NewHashPartitioner
 	c.Producer.Compression = sarama.CompressionLZ4
-	c.Producer.Flush.Frequency = time.Millisecond
+	// No linger: with one request in flight per broker (idempotence), records that
+	// arrive while a request is out form the next batch by themselves, so waiting for more
+	// only delays a send on an idle pipe (produce p50 2.2 ms → 0.8–1.1 ms at 1–2k msgs/s
+	// on loopback; docs/benchmarks.md).
+	c.Producer.Flush.Frequency = 0
 	c.Producer.Flush.MaxMessages = 1000
 	return c
-}
-
-// EnsureTopic creates topic with the given partitions if it does not exist yet.
-func EnsureTopic(ctx context.Context, brokers []string, topic string, partitions int32) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	// Sarama's admin API takes no context; each call is bounded by its own timeouts.
-	admin, err := sarama.NewClusterAdmin(brokers, NewConfig("quickchat-admin"))
-	if err != nil {
-		return fmt.Errorf("kafka: connect admin to %v: %w", brokers, err)
-	}
-	defer admin.Close()
-	err = admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: -1}, false)
-	if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-		var terr *sarama.TopicError
-		if !(errors.As(err, &terr) && terr.Err == sarama.ErrTopicAlreadyExists) {
-			return fmt.Errorf("kafka: create topic %s: %w", topic, err)
-		}
-	}
-	return nil
 }

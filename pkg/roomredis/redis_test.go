@@ -60,7 +60,10 @@ func (b bundle) revocations(tb testing.TB, room string) []Revocation {
 }
 
 func TestRevokeMarksMembersAndTellsTheRoomsStreamOnce(t *testing.T) {
-	b := setup(t)
+	testRevokeMarksMembersAndTellsTheRoomsStreamOnce(t, setup(t))
+}
+
+func testRevokeMarksMembersAndTellsTheRoomsStreamOnce(t *testing.T, b bundle) {
 	ctx := context.Background()
 	r, err := NewRevoker(b.client, b.layout)
 	if err != nil {
@@ -117,7 +120,10 @@ func TestRevokeMarksMembersAndTellsTheRoomsStreamOnce(t *testing.T) {
 }
 
 func TestRevokeOfManyMembersSplitsIntoEntriesOfAtMostABatch(t *testing.T) {
-	b := setup(t)
+	testRevokeOfManyMembersSplitsIntoEntriesOfAtMostABatch(t, setup(t))
+}
+
+func testRevokeOfManyMembersSplitsIntoEntriesOfAtMostABatch(t *testing.T, b bundle) {
 	r, err := NewRevoker(b.client, b.layout)
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +145,10 @@ func TestRevokeOfManyMembersSplitsIntoEntriesOfAtMostABatch(t *testing.T) {
 }
 
 func TestRevokeRefusesWhatRealtimeCouldNotRead(t *testing.T) {
-	b := setup(t)
+	testRevokeRefusesWhatRealtimeCouldNotRead(t, setup(t))
+}
+
+func testRevokeRefusesWhatRealtimeCouldNotRead(t *testing.T, b bundle) {
 	r, err := NewRevoker(b.client, b.layout)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +179,10 @@ func TestRevokeRefusesWhatRealtimeCouldNotRead(t *testing.T) {
 }
 
 func TestOnlineListsMembersWithALiveConnection(t *testing.T) {
-	b := setup(t)
+	testOnlineListsMembersWithALiveConnection(t, setup(t))
+}
+
+func testOnlineListsMembersWithALiveConnection(t *testing.T, b bundle) {
 	ctx := context.Background()
 	p, err := NewPresence(b.client, b.layout)
 	if err != nil {

@@ -57,10 +57,12 @@ func insertParams(batch []Message) dbgen.InsertMessagesParams {
 // event again changes nothing; the first deletion of a message wins. The result counts the
 // messages stored and deletions recorded that were new. Errors are coded as for
 // InsertMessages (a deletion in a group that does not exist is apperr.NotFound).
+//
+// Messages that carry attachments are linked to them in the same transaction.
 func (s *Store) ApplyEvents(ctx context.Context, batch []Event) (int64, error) {
 	msgs := make([]Message, 0, len(batch))
 	for _, e := range batch {
-		if e.Deletion != nil {
+		if e.Deletion != nil || len(e.Message.Attachments) > 0 {
 			return s.applyMixed(ctx, batch)
 		}
 		msgs = append(msgs, e.Message)
@@ -69,9 +71,10 @@ func (s *Store) ApplyEvents(ctx context.Context, batch []Event) (int64, error) {
 	return s.InsertMessages(ctx, msgs)
 }
 
-// applyMixed applies a batch holding deletions: each run of consecutive messages is one
-// insert and each deletion two statements, all in one transaction, so a deletion sees the
-// messages before it and a message the deletions before it.
+// applyMixed applies a batch holding deletions or attachments: each run of consecutive
+// messages is one insert (and one more for their attachments' links) and each deletion two
+// statements, all in one transaction, so a deletion sees the messages before it and a
+// message the deletions before it.
 func (s *Store) applyMixed(ctx context.Context, batch []Event) (int64, error) {
 	var total int64
 	err := s.inTx(ctx, func(q *dbgen.Queries) error {
@@ -96,6 +99,9 @@ func (s *Store) applyMixed(ctx context.Context, batch []Event) (int64, error) {
 			n, err := q.InsertMessages(ctx, insertParams(run))
 			if err != nil {
 				return translateWrite(err, "messages")
+			}
+			if err := insertAttachmentLinks(ctx, q, run); err != nil {
+				return err
 			}
 			total += n
 			i = j
@@ -142,23 +148,24 @@ func (s *Store) InsertMessage(ctx context.Context, m Message) (bool, error) {
 	return n == 1, nil
 }
 
-// MessagesBefore returns up to limit messages of a group older than before, newest first.
-// uuid.Max as before means "the latest".
+// MessagesBefore returns up to limit messages of a group older than before, newest first,
+// with their attachments. uuid.Max as before means "the latest".
 func (s *Store) MessagesBefore(ctx context.Context, group, before uuid.UUID, limit int) ([]Message, error) {
 	rows, err := s.q.ListMessagesBefore(ctx, dbgen.ListMessagesBeforeParams{GroupID: group, Before: before, MaxRows: int32(limit)})
 	if err != nil {
 		return nil, translate(err, "messages")
 	}
-	return messagesFrom(rows), nil
+	return s.withAttachments(ctx, group, messagesFrom(rows))
 }
 
-// MessagesAfter returns up to limit messages of a group newer than after, oldest first.
+// MessagesAfter returns up to limit messages of a group newer than after, oldest first,
+// with their attachments.
 func (s *Store) MessagesAfter(ctx context.Context, group, after uuid.UUID, limit int) ([]Message, error) {
 	rows, err := s.q.ListMessagesAfter(ctx, dbgen.ListMessagesAfterParams{GroupID: group, After: after, MaxRows: int32(limit)})
 	if err != nil {
 		return nil, translate(err, "messages")
 	}
-	return messagesFrom(rows), nil
+	return s.withAttachments(ctx, group, messagesFrom(rows))
 }
 
 // CountMessages returns how many messages a group has stored.
@@ -173,7 +180,10 @@ func (s *Store) CountMessages(ctx context.Context, group uuid.UUID) (int64, erro
 func messagesFrom(rows []dbgen.Message) []Message {
 	out := make([]Message, len(rows))
 	for i, r := range rows {
-		out[i] = Message(r)
+		out[i] = Message{
+			ID: r.ID, GroupID: r.GroupID, SenderID: r.SenderID, SenderName: r.SenderName, ClientMsgID: r.ClientMsgID,
+			Body: r.Body, CreatedAt: r.CreatedAt, SenderGuest: r.SenderGuest, DeletedAt: r.DeletedAt, DeletedBy: r.DeletedBy,
+		}
 	}
 	return out
 }

@@ -82,6 +82,9 @@ type Message struct {
 	DeletedAt *time.Time
 	// DeletedBy is the member who deleted the message, set exactly when DeletedAt is.
 	DeletedBy uuid.NullUUID
+	// Attachments are the files the message carries, in order. The persister needs only
+	// their ids; history reads give the completed attachments of messages not deleted.
+	Attachments []Attachment
 }
 
 // Deletion is the deletion of one message of a group, as the persister stores it. It may

@@ -12,6 +12,10 @@ const (
 	KindAccess Kind = "access"
 	// KindMember proves membership of GroupID; Subject is the member id.
 	KindMember Kind = "member"
+	// KindAttachment proves that the gateway checked an uploaded file of GroupID (File
+	// says what it found); Subject is the attachment id. A message references the file
+	// with it, and realtime trusts its metadata without asking the gateway.
+	KindAttachment Kind = "attachment"
 )
 
 // Issuer is the "iss" claim of every token the gateway signs.
@@ -26,6 +30,9 @@ const (
 	// AudienceMember is the audience of member tokens: joining a room, and the gateway's
 	// member routes.
 	AudienceMember = "quickchat:member"
+	// AudienceAttachment is the audience of attachment references: sending a message
+	// that carries the file.
+	AudienceAttachment = "quickchat:attachment"
 )
 
 // Audience returns the "aud" claim of tokens of kind k, or "" for an unknown kind.
@@ -35,13 +42,18 @@ func (k Kind) Audience() string {
 		return AudienceAccess
 	case KindMember:
 		return AudienceMember
+	case KindAttachment:
+		return AudienceAttachment
 	}
 	return ""
 }
 
+// kinds are every kind of token, in no particular order.
+var kinds = []Kind{KindAccess, KindMember, KindAttachment}
+
 // kindOfAudience returns the kind whose audience is aud.
 func kindOfAudience(aud string) (Kind, bool) {
-	for _, k := range []Kind{KindAccess, KindMember} {
+	for _, k := range kinds {
 		if k.Audience() == aud {
 			return k, true
 		}
@@ -73,6 +85,25 @@ type Claims struct {
 	Expiry   time.Time
 	// ID is the unique token id ("jti").
 	ID string
+	// File is what the gateway found when it checked an attachment; set exactly for
+	// attachment tokens.
+	File *File
+}
+
+// File is the metadata of a checked attachment, as an attachment token carries it.
+type File struct {
+	// Uploader is the member id of who uploaded the file; only that member may send it.
+	Uploader string `json:"upl"`
+	// Name is the file name, ContentType the sniffed media type, Size the object's bytes.
+	Name        string `json:"n"`
+	ContentType string `json:"t"`
+	Size        int64  `json:"s"`
+	// Width and Height are an image's dimensions; 0 for other files.
+	Width  int32 `json:"w,omitempty"`
+	Height int32 `json:"h,omitempty"`
+	// ThumbWidth and ThumbHeight are those of the image's thumbnail; 0 without one.
+	ThumbWidth  int32 `json:"tw,omitempty"`
+	ThumbHeight int32 `json:"th,omitempty"`
 }
 
 const (
@@ -82,4 +113,5 @@ const (
 	claimName    = "name"
 	claimGuest   = "gst"
 	claimOwner   = "own"
+	claimFile    = "att"
 )

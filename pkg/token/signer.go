@@ -128,8 +128,11 @@ func (s *Signer) SignAt(c Claims, now time.Time, ttl time.Duration) (string, err
 	if c.Kind.Audience() == "" {
 		return "", fmt.Errorf("token: unknown kind %q", c.Kind)
 	}
-	if c.Kind == KindMember && c.GroupID == "" {
-		return "", errors.New("token: member tokens need a group id")
+	if (c.Kind == KindMember || c.Kind == KindAttachment) && c.GroupID == "" {
+		return "", fmt.Errorf("token: %s tokens need a group id", c.Kind)
+	}
+	if (c.Kind == KindAttachment) != (c.File != nil) || (c.File != nil && c.File.Uploader == "") {
+		return "", errors.New("token: attachment tokens, and only they, carry a file with its uploader")
 	}
 	b := jwt.NewBuilder().
 		Issuer(Issuer).
@@ -156,6 +159,9 @@ func (s *Signer) SignAt(c Claims, now time.Time, ttl time.Duration) (string, err
 	if c.Owner {
 		// Only the true value is written: a token without the claim is not the owner's.
 		b = b.Claim(claimOwner, true)
+	}
+	if c.File != nil {
+		b = b.Claim(claimFile, *c.File)
 	}
 	tok, err := b.Build()
 	if err != nil {

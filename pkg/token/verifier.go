@@ -2,6 +2,8 @@ package token
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -69,13 +71,22 @@ func parse(raw string, keys jwk.Set, accept []Kind) (Claims, error) {
 	c.Name = stringClaim(tok, claimName)
 	c.Guest = boolClaim(tok, claimGuest)
 	c.Owner = boolClaim(tok, claimOwner)
+	if c.Kind == KindAttachment {
+		f, err := fileClaim(tok)
+		if err != nil {
+			return Claims{}, apperr.Wrap(err, apperr.Unauthorized, "attachment token with a malformed file")
+		}
+		c.File = f
+	}
 	switch {
 	case c.Subject == "":
 		return Claims{}, apperr.New(apperr.Unauthorized, "token has no subject")
-	case c.Kind != KindAccess && c.Kind != KindMember:
+	case c.Kind.Audience() == "":
 		return Claims{}, apperr.New(apperr.Unauthorized, "token of unknown kind")
-	case c.Kind == KindMember && c.GroupID == "":
-		return Claims{}, apperr.New(apperr.Unauthorized, "member token without group")
+	case (c.Kind == KindMember || c.Kind == KindAttachment) && c.GroupID == "":
+		return Claims{}, apperr.New(apperr.Unauthorized, "%s token without group", c.Kind)
+	case c.Kind == KindAttachment && (c.File == nil || c.File.Uploader == ""):
+		return Claims{}, apperr.New(apperr.Unauthorized, "attachment token without its file")
 	case c.Expiry.IsZero():
 		return Claims{}, apperr.New(apperr.Unauthorized, "token without expiry")
 	}
@@ -90,6 +101,24 @@ func parse(raw string, keys jwk.Set, accept []Kind) (Claims, error) {
 		return Claims{}, apperr.New(apperr.Forbidden, "%s tokens cannot be used here", c.Kind)
 	}
 	return c, nil
+}
+
+// fileClaim reads the file of an attachment token; the JSON parser hands an object claim
+// over as a map, which goes back through JSON into File.
+func fileClaim(tok jwt.Token) (*File, error) {
+	v, ok := tok.Get(claimFile)
+	if !ok {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("token: file claim: %w", err)
+	}
+	var f File
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("token: file claim: %w", err)
+	}
+	return &f, nil
 }
 
 func stringClaim(tok jwt.Token, name string) string {

@@ -212,9 +212,34 @@ func (v *RemoteVerifier) Ready(ctx context.Context) error {
 // Verify implements Verifier. A token whose key id is known is checked against the current
 // set without waiting on any fetch.
 func (v *RemoteVerifier) Verify(ctx context.Context, raw string) (Claims, error) {
+	return v.verify(ctx, raw, v.cfg.Accept)
+}
+
+// For returns a Verifier that shares v's keys, fetches and refreshes but accepts tokens of
+// the given kinds instead of Accept's: a service that takes several kinds of token for
+// different purposes checks each purpose with a verifier of its own and one key set.
+func (v *RemoteVerifier) For(accept Kind, more ...Kind) Verifier {
+	return remoteView{v: v, accept: append([]Kind{accept}, more...)}
+}
+
+// remoteView is a RemoteVerifier that accepts other kinds of token (see For).
+type remoteView struct {
+	v      *RemoteVerifier
+	accept []Kind
+}
+
+var _ Verifier = remoteView{}
+
+// Verify implements Verifier.
+func (r remoteView) Verify(ctx context.Context, raw string) (Claims, error) {
+	return r.v.verify(ctx, raw, r.accept)
+}
+
+// verify is Verify accepting the given kinds.
+func (v *RemoteVerifier) verify(ctx context.Context, raw string, accept []Kind) (Claims, error) {
 	seen := v.keys.Load()
 	if seen != nil {
-		c, err := parse(raw, seen.set, v.cfg.Accept)
+		c, err := parse(raw, seen.set, accept)
 		if err == nil || !unknownKey(raw, seen.set) {
 			return c, err
 		}
@@ -226,10 +251,10 @@ func (v *RemoteVerifier) Verify(ctx context.Context, raw string) (Claims, error)
 		if werr := v.await(ctx, f); werr != nil {
 			return Claims{}, apperr.Wrap(werr, apperr.Unavailable, "signing keys unavailable")
 		}
-		return parse(raw, v.keys.Load().set, v.cfg.Accept)
+		return parse(raw, v.keys.Load().set, accept)
 	}
 	if raw == "" {
-		return parse(raw, jwk.NewSet(), v.cfg.Accept)
+		return parse(raw, jwk.NewSet(), accept)
 	}
 	f := v.startFetch(nil, false)
 	if f == nil {
@@ -238,7 +263,7 @@ func (v *RemoteVerifier) Verify(ctx context.Context, raw string) (Claims, error)
 	if err := v.await(ctx, f); err != nil {
 		return Claims{}, apperr.Wrap(err, apperr.Unavailable, "signing keys unavailable")
 	}
-	return parse(raw, v.keys.Load().set, v.cfg.Accept)
+	return parse(raw, v.keys.Load().set, accept)
 }
 
 // startFetch returns the fetch a caller should wait for. A fetch in flight is shared.

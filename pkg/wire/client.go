@@ -33,8 +33,11 @@ type ClientFrame struct {
 	Since *Position `json:"since,omitempty"`
 	// ClientMsgID is the sender's idempotency key (send, delete).
 	ClientMsgID string `json:"client_msg_id,omitempty"`
-	// Body is the message text (send).
+	// Body is the message text (send); it may be empty when Attachments are given.
 	Body string `json:"body,omitempty"`
+	// Attachments are attachment references (the ref of the gateway's complete route) of
+	// files the message carries (send; at most 4).
+	Attachments []string `json:"attachments,omitempty"`
 	// MessageID is the id of the message to delete (delete).
 	MessageID string `json:"message_id,omitempty"`
 }

@@ -15,6 +15,13 @@ type Position struct {
 // messages by id without converting; CreatedAt is when the server accepted it.
 type Message = gatewayapi.Message
 
+// Attachment is a file a message carries, as the gateway checked it; the very object
+// history returns (gatewayapi.Attachment).
+type Attachment = gatewayapi.Attachment
+
+// Thumbnail gives the dimensions of an image attachment's preview.
+type Thumbnail = gatewayapi.Thumbnail
+
 // Time is an instant as frames (and REST bodies) carry it: RFC 3339 in UTC with
 // millisecond precision, e.g. "2026-11-27T16:12:03.123Z" (gatewayapi.TimeLayout).
 type Time = gatewayapi.Time

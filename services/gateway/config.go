@@ -10,6 +10,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/quickchat-go/quickchat/pkg/clientip"
+	"github.com/quickchat-go/quickchat/pkg/redisconn"
 	"github.com/quickchat-go/quickchat/pkg/roomredis"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/httpapi"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/ratelimit"
@@ -57,6 +58,9 @@ type Config struct {
 	// RedisAddr is the Redis address (or comma-separated Redis Cluster seeds) of the
 	// realtime service, where memberships are revoked and presence is read.
 	RedisAddr []string `envconfig:"REDIS_ADDR" default:"127.0.0.1:6379"`
+	// Redis is how that Redis is reached besides its addresses: ACL user and password,
+	// TLS (GATEWAY_REDIS_USERNAME, GATEWAY_REDIS_TLS, ...; see pkg/redisconn.Settings).
+	Redis redisconn.Settings `envconfig:"REDIS"`
 	// RedisPrefix starts every Redis key; it must equal REALTIME_REDIS_PREFIX.
 	RedisPrefix string `envconfig:"REDIS_PREFIX" default:"qc:"`
 	// RedisShards is the number of shard streams rooms are spread over; it must equal
@@ -122,6 +126,56 @@ type Config struct {
 	// and refresh-token rows are deleted.
 	JanitorInterval time.Duration `envconfig:"JANITOR_INTERVAL" default:"10m"`
 
+	// S3Endpoint is the URL of the S3-compatible object store that keeps attachments
+	// (https://s3.amazonaws.com, https://<account>.r2.cloudflarestorage.com,
+	// https://storage.googleapis.com, http://127.0.0.1:8333 for SeaweedFS), without a
+	// path. Empty turns attachments off; there is no local-disk fallback.
+	S3Endpoint string `envconfig:"S3_ENDPOINT"`
+	// S3PublicEndpoint is the URL browsers reach the store at, for which upload and
+	// download URLs are signed (default S3Endpoint).
+	S3PublicEndpoint string `envconfig:"S3_PUBLIC_ENDPOINT"`
+	// S3Region is the bucket's region, which signatures name ("auto" for R2).
+	S3Region string `envconfig:"S3_REGION" default:"us-east-1"`
+	// S3Bucket is the bucket of attachments; it must exist, and allow the gateway's
+	// origin in its CORS rules for browser uploads (docs/operations.md).
+	S3Bucket string `envconfig:"S3_BUCKET" default:"quickchat-attachments"`
+	// S3PathStyle addresses the bucket as endpoint/bucket/key instead of
+	// bucket.endpoint/key; SeaweedFS and MinIO need it.
+	S3PathStyle bool `envconfig:"S3_PATH_STYLE" default:"false"`
+	// S3AccessKey and S3SecretKey sign the gateway's requests and URLs; required with
+	// S3Endpoint. The key needs object read, write and delete in the bucket only.
+	S3AccessKey string `envconfig:"S3_ACCESS_KEY"`
+	S3SecretKey string `envconfig:"S3_SECRET_KEY"`
+	// S3CAFile is a PEM file of certificate authorities trusted for an https S3Endpoint
+	// instead of the system roots (default: the system roots).
+	S3CAFile string `envconfig:"S3_CA_FILE"`
+	// S3KeyPrefix starts every object key, so several deployments may share a bucket.
+	S3KeyPrefix string `envconfig:"S3_KEY_PREFIX"`
+	// AttachmentMaxBytes is the largest file a member may share (default 25 MiB).
+	AttachmentMaxBytes int64 `envconfig:"ATTACHMENT_MAX_BYTES" default:"26214400"`
+	// AttachmentTypes are the media types members may share; each must be one the file's
+	// first bytes reveal (Go's http.DetectContentType), as the gateway checks them.
+	AttachmentTypes []string `envconfig:"ATTACHMENT_TYPES" default:"image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,application/zip"`
+	// AttachmentGroupQuotaBytes bounds the bytes of one group's files (default 1 GiB);
+	// 0 means no bound.
+	AttachmentGroupQuotaBytes int64 `envconfig:"ATTACHMENT_GROUP_QUOTA_BYTES" default:"1073741824"`
+	// RateAttachmentPerMember limits upload requests per member, as N/duration or "off".
+	RateAttachmentPerMember ratelimit.Rule `envconfig:"RATE_ATTACHMENT_PER_MEMBER" default:"30/10m"`
+	// AttachmentUploadTTL is how long the store accepts an upload after it was asked for.
+	AttachmentUploadTTL time.Duration `envconfig:"ATTACHMENT_UPLOAD_TTL" default:"5m"`
+	// AttachmentRefTTL is how long the reference that attaches a checked file to a
+	// message is accepted by realtime.
+	AttachmentRefTTL time.Duration `envconfig:"ATTACHMENT_REF_TTL" default:"1h"`
+	// AttachmentDownloadTTL is how long a signed download URL works.
+	AttachmentDownloadTTL time.Duration `envconfig:"ATTACHMENT_DOWNLOAD_TTL" default:"5m"`
+	// AttachmentOrphanAge is how long a file no message carries is kept after its upload
+	// was asked for; the janitor deletes it then. It must exceed the upload and reference
+	// lifetimes together.
+	AttachmentOrphanAge time.Duration `envconfig:"ATTACHMENT_ORPHAN_AGE" default:"24h"`
+	// AttachmentMaxPixels bounds an image's width × height; bigger images are refused
+	// before they are decoded (a decoded pixel takes 4 bytes, two images at a time).
+	AttachmentMaxPixels int64 `envconfig:"ATTACHMENT_MAX_PIXELS" default:"24000000"`
+
 	// OIDCIssuer enables sign-in with an OpenID Connect provider (e.g.
 	// https://accounts.google.com). Empty disables it.
 	OIDCIssuer string `envconfig:"OIDC_ISSUER"`
@@ -177,6 +231,9 @@ func (c Config) Validate() error {
 	check(c.RefreshTokenTTL >= c.AccessTokenTTL, "GATEWAY_REFRESH_TOKEN_TTL must be at least the access token TTL")
 	check(c.MembershipMaxAge >= c.MemberTokenTTL, "GATEWAY_MEMBERSHIP_MAX_AGE must be at least the member token TTL")
 	check(len(c.RedisAddr) > 0, "GATEWAY_REDIS_ADDR must name a Redis address")
+	if err := c.Redis.Validate("GATEWAY_REDIS"); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.roomLayout().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("GATEWAY_REDIS_PREFIX or GATEWAY_REDIS_SHARDS: %w", err))
 	}
@@ -187,6 +244,7 @@ func (c Config) Validate() error {
 	check(c.PasswordHashIterations >= 1, "GATEWAY_PASSWORD_HASH_ITERATIONS must be at least 1")
 	check(c.MaxBodyBytes >= 1024, "GATEWAY_MAX_BODY_BYTES must be at least 1024")
 	check(c.JanitorInterval > 0, "GATEWAY_JANITOR_INTERVAL must be positive")
+	errs = append(errs, c.validateAttachments()...)
 	check(c.SessionMaxAge >= c.AccessTokenTTL, "GATEWAY_SESSION_MAX_AGE must be at least the access token TTL")
 	check(c.MaxGroupsPerAccount >= 0, "GATEWAY_MAX_GROUPS_PER_ACCOUNT must not be negative")
 	check(c.ReadHeaderTimeout > 0 && c.ReadTimeout >= c.ReadHeaderTimeout,

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/store"
+	"github.com/quickchat-go/quickchat/services/gateway/internal/app"
 )
 
 // janitorStore is what the janitor cleans up.
@@ -20,9 +21,21 @@ type janitorStore interface {
 
 var _ janitorStore = (*store.Store)(nil)
 
-// runJanitor deletes rows that can no longer matter every interval until ctx ends. Every
-// replica runs one; the deletes are idempotent, so they need no coordination.
-func runJanitor(ctx context.Context, st janitorStore, interval time.Duration, log *zap.Logger) {
+// fileSweeper deletes the attachments that can no longer be used, up to limit, and says
+// how many it deleted.
+type fileSweeper interface {
+	Sweep(ctx context.Context, limit int) (int, error)
+}
+
+var _ fileSweeper = (*app.Attachments)(nil)
+
+// sweepBatch bounds the files one sweep deletes; a backlog is worked off a batch a round.
+const sweepBatch = 500
+
+// runJanitor deletes rows that can no longer matter, and files no message can show, every
+// interval until ctx ends. Every replica runs one; the deletes are idempotent, so they need
+// no coordination.
+func runJanitor(ctx context.Context, st janitorStore, files fileSweeper, interval time.Duration, log *zap.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -44,6 +57,11 @@ func runJanitor(ctx context.Context, st janitorStore, interval time.Duration, lo
 			} else if n > 0 {
 				log.Debug("janitor: deleted", zap.String("what", name), zap.Int64("rows", n))
 			}
+		}
+		if n, err := files.Sweep(ctx, sweepBatch); err != nil && ctx.Err() == nil {
+			log.Warn("janitor: deleting files failed", zap.Int("deleted", n), zap.Error(err))
+		} else if n > 0 {
+			log.Info("janitor: deleted files no message shows", zap.Int("files", n))
 		}
 	}
 }

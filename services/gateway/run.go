@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-
-	"github.com/redis/rueidis"
+	"time"
 
 	"github.com/quickchat-go/quickchat/pkg/clientip"
 	"github.com/quickchat-go/quickchat/pkg/logging"
 	"github.com/quickchat-go/quickchat/pkg/ops"
+	"github.com/quickchat-go/quickchat/pkg/redisconn"
 	"github.com/quickchat-go/quickchat/pkg/roomredis"
 	"github.com/quickchat-go/quickchat/pkg/store"
+	"github.com/quickchat-go/quickchat/pkg/tlsclient"
 	"github.com/quickchat-go/quickchat/pkg/token"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/app"
 	"github.com/quickchat-go/quickchat/services/gateway/internal/httpapi"
@@ -32,6 +33,7 @@ var (
 	_ app.MemberStore        = (*store.Store)(nil)
 	_ app.BanStore           = (*store.Store)(nil)
 	_ app.MessageStore       = (*store.Store)(nil)
+	_ app.AttachmentStore    = (*store.Store)(nil)
 	_ app.Sessions           = (*session.Manager)(nil)
 	_ app.Hasher             = (*password.Hasher)(nil)
 	_ app.Limiter            = (*ratelimit.Limiter)(nil)
@@ -65,15 +67,19 @@ func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 		return err
 	}
 	defer st.Close()
+	if err := checkPostgres(ctx, st, "GATEWAY_DATABASE_URL"); err != nil {
+		return err
+	}
 	if cfg.MigrateOnStart {
 		if err := st.Migrate(ctx); err != nil {
 			return err
 		}
 	}
 	// Realtime's Redis: memberships end there first, on every realtime instance.
-	rdb, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: cfg.RedisAddr, DisableCache: true})
+	// Connecting authenticates, so wrong credentials or TLS settings stop the start here.
+	rdb, err := redisconn.NewClient(cfg.RedisAddr, cfg.Redis)
 	if err != nil {
-		return fmt.Errorf("gateway: connect to redis %v: %w", cfg.RedisAddr, err)
+		return err
 	}
 	defer rdb.Close()
 	revoker, err := roomredis.NewRevoker(rdb, cfg.roomLayout())
@@ -103,6 +109,10 @@ func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 		MemoryKiB: cfg.PasswordHashMemoryKiB, Iterations: cfg.PasswordHashIterations,
 		Parallelism: cfg.PasswordHashParallelism, Concurrency: cfg.PasswordHashConcurrency,
 	})
+	objects, webAttachments, err := openObjectStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	uses := app.New(app.Deps{
 		Users: st, Addresses: st, OIDCLogins: st, Groups: st, Members: st, Bans: st, Messages: st,
 		Revoker: revoker, Presence: presence,
@@ -124,6 +134,8 @@ func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 		MembershipMaxAge: cfg.MembershipMaxAge,
 		OIDC:             idp,
 		Log:              log,
+		// Files: nil objects when attachments are off.
+		Objects: objects, AttachmentRecords: st, AttachmentSettings: cfg.attachmentSettings(),
 	})
 	health := ops.NewHealth(nil, ops.Check{Name: "postgres", Func: st.Ping})
 	api := httpapi.NewServer(httpapi.Deps{
@@ -137,6 +149,7 @@ func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		// Own origin only unless the operator names others.
 		AllowedOrigins: cfg.AllowedOrigins,
+		Attachments:    webAttachments,
 	})
 	opsSrv, err := ops.NewServer(cfg.OpsAddr, health, log)
 	if err != nil {
@@ -154,7 +167,7 @@ func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 	janitorDone := make(chan struct{})
 	go func() {
 		defer close(janitorDone)
-		runJanitor(ctx, st, cfg.JanitorInterval, log)
+		runJanitor(ctx, st, uses.Attachments, cfg.JanitorInterval, log)
 	}()
 	defer func() { <-janitorDone }()
 	// Bounded reads free connections that trickle their headers or bodies.
@@ -170,11 +183,37 @@ func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 	return errors.Join(err, opsSrv.Stop(cfg.ShutdownGrace))
 }
 
+// postgresStartTimeout bounds the first connection to PostgreSQL at start.
+const postgresStartTimeout = 30 * time.Second
+
+// checkPostgres connects once at start: the pool connects lazily, and a wrong password, an
+// untrusted certificate or a TLS mismatch must stop the start with the cause, not only
+// show in /readyz. urlVar names the URL's variable in the hint.
+func checkPostgres(ctx context.Context, st *store.Store, urlVar string) error {
+	ctx, cancel := context.WithTimeout(ctx, postgresStartTimeout)
+	defer cancel()
+	err := st.Ping(ctx)
+	if err == nil {
+		return nil
+	}
+	names := tlsclient.Names{
+		Enable: "sslmode in " + urlVar, CAFile: "sslrootcert in " + urlVar,
+		ServerName: "the host in " + urlVar, ClientCert: "sslcert and sslkey in " + urlVar,
+	}
+	if hint := tlsclient.Explain(err, names); hint != "" {
+		return fmt.Errorf("PostgreSQL: %s: %w", hint, err)
+	}
+	return fmt.Errorf("PostgreSQL: %w", err)
+}
+
 func migrate(ctx context.Context, cfg Config) error {
 	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: 2})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := checkPostgres(ctx, st, "GATEWAY_DATABASE_URL"); err != nil {
+		return err
+	}
 	return st.Migrate(ctx)
 }

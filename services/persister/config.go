@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/quickchat-go/quickchat/pkg/kafka"
 )
 
 // Config is the persister's configuration, read from PERSISTER_* variables. Every default
@@ -26,6 +28,11 @@ type Config struct {
 	KafkaTopic string `envconfig:"KAFKA_TOPIC" default:"chat-messages"`
 	// KafkaTopicPartitions is used when the topic must be created. Default 12.
 	KafkaTopicPartitions int32 `envconfig:"KAFKA_TOPIC_PARTITIONS" default:"12"`
+	// Kafka is how the brokers are reached (TLS, SASL) and how the topics are replicated
+	// when this service creates them (PERSISTER_KAFKA_TLS, PERSISTER_KAFKA_SASL_MECHANISM,
+	// PERSISTER_KAFKA_TOPIC_REPLICATION, ...; see pkg/kafka.Settings). The consumer group,
+	// the dead-letter producer and the topic admin all use it.
+	Kafka kafka.Settings `envconfig:"KAFKA"`
 	// KafkaGroup is the consumer group shared by all persister instances. Default
 	// "persister".
 	KafkaGroup string `envconfig:"KAFKA_GROUP" default:"persister"`
@@ -80,6 +87,9 @@ func (c Config) Validate() error {
 	}
 	if c.KafkaTopic == "" || c.KafkaGroup == "" || c.DeadLetterTopic == "" {
 		errs = append(errs, errors.New("PERSISTER_KAFKA_TOPIC, PERSISTER_KAFKA_GROUP and PERSISTER_DEAD_LETTER_TOPIC must be set"))
+	}
+	if err := c.Kafka.Validate("PERSISTER_KAFKA"); err != nil {
+		errs = append(errs, err)
 	}
 	if c.DeadLetterTopic == c.KafkaTopic {
 		errs = append(errs, errors.New("PERSISTER_DEAD_LETTER_TOPIC must differ from PERSISTER_KAFKA_TOPIC"))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/quickchat-go/quickchat/harness/devstack"
 	"github.com/quickchat-go/quickchat/pkg/event"
+	"github.com/quickchat-go/quickchat/pkg/kafka"
 	"github.com/quickchat-go/quickchat/services/persister/internal/deadletter"
 )
 
@@ -314,6 +315,11 @@ func TestConfig(t *testing.T) {
 			KafkaGroup: "g", KafkaFetchBytes: 1 << 20, KafkaSessionTimeout: 7 * time.Second, DeadLetterTopic: "d", BatchSize: 123,
 			BatchLinger: 7 * time.Millisecond, WriteTimeout: 3 * time.Second, RetryBackoffMin: 10 * time.Millisecond,
 			RetryBackoffMax: 2 * time.Second, ShutdownGrace: 4 * time.Second, LogLevel: "debug", LogFormat: "console",
+			Kafka: kafka.Settings{
+				TLS: true, TLSCAFile: "/ca.pem", TLSCertFile: "/c.pem", TLSKeyFile: "/k.pem", TLSServerName: "kafka.internal",
+				SASLMechanism: "SCRAM-SHA-512", SASLUsername: "u", SASLPassword: "p", SASLWithoutTLS: true,
+				TopicReplication: 3, TopicMinInsync: 2, TopicManaged: true,
+			},
 		}
 		for _, kv := range envOf(want) {
 			k, v, _ := strings.Cut(kv, "=")

@@ -16,9 +16,15 @@ import (
 	"github.com/quickchat-go/quickchat/pkg/logging"
 	"github.com/quickchat-go/quickchat/pkg/ops"
 	"github.com/quickchat-go/quickchat/pkg/store"
+	"github.com/quickchat-go/quickchat/pkg/tlsclient"
 	"github.com/quickchat-go/quickchat/services/persister/internal/consumer"
 	"github.com/quickchat-go/quickchat/services/persister/internal/deadletter"
 )
+
+// kafkaStartTimeout bounds checking (or creating) the topics at start, the first contact
+// with Kafka: a persister that cannot reach its brokers exits and says why instead of
+// waiting.
+const kafkaStartTimeout = time.Minute
 
 // run is the composition root. When ready is not nil it receives the ops address.
 // It validates cfg itself, so a test (or any other caller) that builds a Config by hand
@@ -41,6 +47,9 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 		return err
 	}
 	defer st.Close()
+	if err := checkPostgres(ctx, st); err != nil {
+		return err
+	}
 
 	// Cancelled on every way out, so the pipeline stops even when serving fails.
 	ctx, cancel := context.WithCancel(ctx)
@@ -66,6 +75,30 @@ func run(ctx context.Context, cfg Config, ready chan<- net.Addr) error {
 	return err
 }
 
+// postgresStartTimeout bounds the first connection to PostgreSQL at start.
+const postgresStartTimeout = 30 * time.Second
+
+// checkPostgres connects once at start: the pool connects lazily, and a wrong password, an
+// untrusted certificate or a TLS mismatch must stop the start with the cause, not only
+// show in /readyz.
+func checkPostgres(ctx context.Context, st *store.Store) error {
+	ctx, cancel := context.WithTimeout(ctx, postgresStartTimeout)
+	defer cancel()
+	err := st.Ping(ctx)
+	if err == nil {
+		return nil
+	}
+	const urlVar = "PERSISTER_DATABASE_URL"
+	names := tlsclient.Names{
+		Enable: "sslmode in " + urlVar, CAFile: "sslrootcert in " + urlVar,
+		ServerName: "the host in " + urlVar, ClientCert: "sslcert and sslkey in " + urlVar,
+	}
+	if hint := tlsclient.Explain(err, names); hint != "" {
+		return fmt.Errorf("PostgreSQL: %s: %w", hint, err)
+	}
+	return fmt.Errorf("PostgreSQL: %w", err)
+}
+
 // pipeline is the running consumer group and what it writes through.
 type pipeline struct {
 	group   sarama.ConsumerGroup
@@ -77,24 +110,32 @@ type pipeline struct {
 // startPipeline ensures the topics exist and starts a consumer group that stores into sink
 // until ctx ends. The benchmark starts it with other sinks.
 func startPipeline(ctx context.Context, cfg Config, sink consumer.Sink, reg prometheus.Registerer, log *zap.Logger) (*pipeline, error) {
-	if err := kafka.EnsureTopic(ctx, cfg.KafkaBrokers, cfg.KafkaTopic, cfg.KafkaTopicPartitions); err != nil {
+	// The first Kafka connection: wrong credentials or TLS settings stop the start here,
+	// within kafkaStartTimeout however many brokers do not answer.
+	topicCtx, cancelTopic := context.WithTimeout(ctx, kafkaStartTimeout)
+	defer cancelTopic()
+	if err := kafka.EnsureTopic(topicCtx, cfg.KafkaBrokers, cfg.Kafka, cfg.KafkaTopic, cfg.KafkaTopicPartitions); err != nil {
 		return nil, err
 	}
-	if err := kafka.EnsureTopic(ctx, cfg.KafkaBrokers, cfg.DeadLetterTopic, 1); err != nil {
+	if err := kafka.EnsureTopic(topicCtx, cfg.KafkaBrokers, cfg.Kafka, cfg.DeadLetterTopic, 1); err != nil {
 		return nil, err
 	}
 	metrics, err := consumer.NewMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
-	dead, err := deadletter.NewKafkaPublisher(cfg.KafkaBrokers, cfg.DeadLetterTopic, "persister-dead-letter")
+	gcfg, err := consumerConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	group, err := sarama.NewConsumerGroup(cfg.KafkaBrokers, cfg.KafkaGroup, consumerConfig(cfg))
+	dead, err := deadletter.NewKafkaPublisher(cfg.KafkaBrokers, cfg.Kafka, cfg.DeadLetterTopic, "persister-dead-letter")
+	if err != nil {
+		return nil, err
+	}
+	group, err := sarama.NewConsumerGroup(cfg.KafkaBrokers, cfg.KafkaGroup, gcfg)
 	if err != nil {
 		_ = dead.Close()
-		return nil, fmt.Errorf("persister: join consumer group %s: %w", cfg.KafkaGroup, err)
+		return nil, fmt.Errorf("persister: join consumer group %s: %w", cfg.KafkaGroup, kafka.Explain(err))
 	}
 	writer := consumer.NewWriter(sink, dead, consumer.WriterConfig{
 		AttemptTimeout: cfg.WriteTimeout, BackoffMin: cfg.RetryBackoffMin, BackoffMax: cfg.RetryBackoffMax,
@@ -136,8 +177,11 @@ func (p *pipeline) close() {
 }
 
 // consumerConfig is the Sarama configuration of the persister's consumer group.
-func consumerConfig(cfg Config) *sarama.Config {
-	k := kafka.NewConfig("persister")
+func consumerConfig(cfg Config) (*sarama.Config, error) {
+	k, err := cfg.Kafka.NewConfig("persister")
+	if err != nil {
+		return nil, err
+	}
 	k.Consumer.Offsets.Initial = sarama.OffsetOldest
 	// The handler commits offsets itself, only after their batch is stored.
 	k.Consumer.Offsets.AutoCommit.Enable = false
@@ -151,5 +195,5 @@ func consumerConfig(cfg Config) *sarama.Config {
 	// A batch write longer than this pauses fetching for the partition, which is what we
 	// want; the default 100ms would pause it for every ordinary write.
 	k.Consumer.MaxProcessingTime = time.Second
-	return k
+	return k, nil
 }

@@ -9,6 +9,9 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/quickchat-go/quickchat/pkg/clientip"
+	"github.com/quickchat-go/quickchat/pkg/kafka"
+	"github.com/quickchat-go/quickchat/pkg/redisconn"
+	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
 )
 
 // Config is the realtime service's configuration, read from REALTIME_* variables. Every
@@ -33,6 +36,9 @@ type Config struct {
 	RedisAddrs []string `envconfig:"REDIS_ADDRS" default:"127.0.0.1:6379"`
 	// RedisPrefix starts every Redis key (default "qc:"); it must not contain braces.
 	RedisPrefix string `envconfig:"REDIS_PREFIX" default:"qc:"`
+	// Redis is how Redis is reached besides its addresses: ACL user and password, TLS
+	// (REALTIME_REDIS_USERNAME, REALTIME_REDIS_TLS, ...; see pkg/redisconn.Settings).
+	Redis redisconn.Settings `envconfig:"REDIS"`
 	// StreamShards is how many Redis streams rooms are spread over (default 16). Every
 	// instance of a deployment must use the same value.
 	StreamShards int `envconfig:"STREAM_SHARDS" default:"16"`
@@ -74,6 +80,10 @@ type Config struct {
 	KafkaTopic string `envconfig:"KAFKA_TOPIC" default:"chat-messages"`
 	// KafkaTopicPartitions is used when the topic must be created (default 12).
 	KafkaTopicPartitions int32 `envconfig:"KAFKA_TOPIC_PARTITIONS" default:"12"`
+	// Kafka is how the brokers are reached (TLS, SASL) and how the topic is replicated
+	// when this service creates it (REALTIME_KAFKA_TLS, REALTIME_KAFKA_SASL_MECHANISM,
+	// REALTIME_KAFKA_TOPIC_REPLICATION, ...; see pkg/kafka.Settings).
+	Kafka kafka.Settings `envconfig:"KAFKA"`
 	// SendTimeout bounds making one message durable and published (default 10s).
 	SendTimeout time.Duration `envconfig:"SEND_TIMEOUT" default:"10s"`
 
@@ -176,8 +186,11 @@ func loadConfig() (Config, error) {
 }
 
 // maxFrameBytes is the WebSocket read limit: room for a body at the limit even if every
-// byte is JSON-escaped, plus the other fields.
-func (c Config) maxFrameBytes() int64 { return int64(c.MaxBodyBytes)*6 + 8<<10 }
+// byte is JSON-escaped, plus the other fields and the most attachment references a send
+// may carry.
+func (c Config) maxFrameBytes() int64 {
+	return int64(c.MaxBodyBytes)*6 + 8<<10 + protocol.MaxAttachments*protocol.MaxAttachmentRefBytes
+}
 
 // Validate checks values that envconfig cannot.
 func (c Config) Validate() error {
@@ -199,11 +212,17 @@ func (c Config) Validate() error {
 	check(c.HistorySize >= 1, "REALTIME_HISTORY_SIZE must be positive")
 	check(c.HistoryTTL > 0 && c.MetaTTL > c.HistoryTTL, "REALTIME_HISTORY_TTL must be positive and REALTIME_META_TTL longer")
 	check(c.RecoverLimit >= 1, "REALTIME_RECOVER_LIMIT must be positive")
-	check(c.RecoverMaxBytes >= c.maxFrameBytes(), "REALTIME_RECOVER_MAX_BYTES must leave room for one frame of the largest message (6 × REALTIME_MAX_BODY_BYTES + 8192)")
+	check(c.RecoverMaxBytes >= c.maxFrameBytes(), "REALTIME_RECOVER_MAX_BYTES must leave room for one frame of the largest message (6 × REALTIME_MAX_BODY_BYTES + 20480)")
 	check(c.MemberReplayRate >= 0 && c.ConnReplayRate >= 0, "REALTIME_MEMBER_REPLAY_RATE and REALTIME_CONN_REPLAY_RATE must not be negative")
 	check(c.MemberReplayRate == 0 || c.MemberReplayBurst >= c.RecoverMaxBytes, "REALTIME_MEMBER_REPLAY_BURST must be at least REALTIME_RECOVER_MAX_BYTES")
 	check(c.ConnReplayRate == 0 || c.ConnReplayBurst >= c.RecoverMaxBytes, "REALTIME_CONN_REPLAY_BURST must be at least REALTIME_RECOVER_MAX_BYTES")
 	check(c.KafkaTopic != "" && c.KafkaTopicPartitions >= 1, "REALTIME_KAFKA_TOPIC must be set and REALTIME_KAFKA_TOPIC_PARTITIONS positive")
+	if err := c.Kafka.Validate("REALTIME_KAFKA"); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Redis.Validate("REALTIME_REDIS"); err != nil {
+		errs = append(errs, err)
+	}
 	check(c.MaxConnsPerIP >= 0, "REALTIME_MAX_CONNS_PER_IP must not be negative")
 	if _, err := clientip.ParsePrefixes(c.TrustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("REALTIME_TRUSTED_PROXIES: %w", err))

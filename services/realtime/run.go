@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"time"
@@ -12,13 +11,13 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/redis/rueidis"
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/clientip"
 	"github.com/quickchat-go/quickchat/pkg/kafka"
 	"github.com/quickchat-go/quickchat/pkg/logging"
 	"github.com/quickchat-go/quickchat/pkg/ops"
+	"github.com/quickchat-go/quickchat/pkg/redisconn"
 	"github.com/quickchat-go/quickchat/pkg/token"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/broker"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/hub"
@@ -28,6 +27,11 @@ import (
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/ws"
 )
+
+// kafkaStartTimeout bounds checking (or creating) the topic at start, the first contact
+// with Kafka: a service that cannot reach its brokers exits and says why instead of
+// waiting.
+const kafkaStartTimeout = time.Minute
 
 // run is the composition root. When ready is not nil it receives the bound public and ops
 // addresses. When ctx ends the instance drains: readiness fails, new connections are
@@ -64,9 +68,10 @@ func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 	if err != nil {
 		return err
 	}
-	rdb, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: cfg.RedisAddrs, DisableCache: true})
+	// Connecting authenticates, so wrong credentials or TLS settings stop the start here.
+	rdb, err := redisconn.NewClient(cfg.RedisAddrs, cfg.Redis)
 	if err != nil {
-		return fmt.Errorf("realtime: connect to redis %v: %w", cfg.RedisAddrs, err)
+		return err
 	}
 	defer rdb.Close()
 	brk, err := broker.NewRedisBroker(rdb, broker.RedisBrokerConfig{
@@ -77,10 +82,15 @@ func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 	if err != nil {
 		return err
 	}
-	if err := kafka.EnsureTopic(ctx, cfg.KafkaBrokers, cfg.KafkaTopic, cfg.KafkaTopicPartitions); err != nil {
+	// The first Kafka connection: wrong credentials or TLS settings stop the start here,
+	// within kafkaStartTimeout however many brokers do not answer.
+	topicCtx, cancelTopic := context.WithTimeout(ctx, kafkaStartTimeout)
+	err = kafka.EnsureTopic(topicCtx, cfg.KafkaBrokers, cfg.Kafka, cfg.KafkaTopic, cfg.KafkaTopicPartitions)
+	cancelTopic()
+	if err != nil {
 		return err
 	}
-	prod, err := producer.NewKafkaProducer(cfg.KafkaBrokers, cfg.KafkaTopic, "realtime-"+cfg.InstanceID)
+	prod, err := producer.NewKafkaProducer(cfg.KafkaBrokers, cfg.Kafka, cfg.KafkaTopic, "realtime-"+cfg.InstanceID)
 	if err != nil {
 		return err
 	}
@@ -102,7 +112,9 @@ func run(ctx context.Context, cfg Config, ready chan<- ops.Addrs) error {
 		PresenceTTL: cfg.PresenceTTL, PresenceLimit: cfg.PresenceLimit, TypingTTL: cfg.TypingTTL,
 		PresenceEventsMaxRoom: cfg.PresenceEventsMaxRoom,
 	}, m, log)
-	wsh := ws.NewHandler(n, verifier, ws.Config{
+	// Attachment references come from the same gateway keys, through a verifier of their
+	// own kind, so neither kind of token passes for the other.
+	wsh := ws.NewHandler(n, verifier, verifier.For(token.KindAttachment), ws.Config{
 		OriginPatterns: cfg.AllowedOrigins, MaxFrameBytes: cfg.maxFrameBytes(),
 		SendQueue: cfg.SendQueue, WriteTimeout: cfg.WriteTimeout,
 		PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,

@@ -9,6 +9,8 @@
 //	QC_TEST_POSTGRES_URL   an admin URL on which tests may CREATE DATABASE
 //	QC_TEST_REDIS_ADDR     host:port
 //	QC_TEST_KAFKA_BROKERS  comma-separated host:port list
+//	QC_TEST_S3_ENDPOINT    an S3 API URL, with QC_TEST_S3_ACCESS_KEY and QC_TEST_S3_SECRET_KEY
+//	                       of an identity that may create buckets (S3Bucket gives each test one)
 //
 // Otherwise each server is started on first use (see package devstack) and stopped by
 // Main, which the package's TestMain must call:

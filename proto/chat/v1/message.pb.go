@@ -52,7 +52,12 @@ type ChatMessage struct {
 	// sender_id and sender_name are then the member who deleted it, body is empty and
 	// created_at_unix_ms is when the deletion was accepted. Events from before the field
 	// have none and are messages.
-	Deletion      *Deletion `protobuf:"bytes,9,opt,name=deletion,proto3" json:"deletion,omitempty"`
+	Deletion *Deletion `protobuf:"bytes,9,opt,name=deletion,proto3" json:"deletion,omitempty"`
+	// attachments are the files the message carries (at most 10), as the gateway verified
+	// them: realtime copies them from the attachment references the sender presented, so
+	// every reader gets the same metadata without asking the gateway. Empty for deletions
+	// and for messages from before the field.
+	Attachments   []*Attachment `protobuf:"bytes,10,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -150,6 +155,121 @@ func (x *ChatMessage) GetDeletion() *Deletion {
 	return nil
 }
 
+func (x *ChatMessage) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
+// Attachment describes a file stored in the object store and checked by the gateway
+// (size, sniffed type, image dimensions). The bytes never travel with the event.
+type Attachment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the attachment's UUID, which names it in the gateway's download route.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// name is the file name the uploader gave (cleaned by the gateway).
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// content_type is the media type the gateway sniffed and allowed, e.g. image/png.
+	ContentType string `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// size_bytes is the stored object's size.
+	SizeBytes int64 `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// width and height are an image's pixel dimensions; 0 for other files.
+	Width  int32 `protobuf:"varint,5,opt,name=width,proto3" json:"width,omitempty"`
+	Height int32 `protobuf:"varint,6,opt,name=height,proto3" json:"height,omitempty"`
+	// thumb_width and thumb_height are those of the image's thumbnail; 0 when there is none.
+	ThumbWidth    int32 `protobuf:"varint,7,opt,name=thumb_width,json=thumbWidth,proto3" json:"thumb_width,omitempty"`
+	ThumbHeight   int32 `protobuf:"varint,8,opt,name=thumb_height,json=thumbHeight,proto3" json:"thumb_height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Attachment) Reset() {
+	*x = Attachment{}
+	mi := &file_chat_v1_message_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Attachment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Attachment) ProtoMessage() {}
+
+func (x *Attachment) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_message_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
+func (*Attachment) Descriptor() ([]byte, []int) {
+	return file_chat_v1_message_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Attachment) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Attachment) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Attachment) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *Attachment) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *Attachment) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *Attachment) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *Attachment) GetThumbWidth() int32 {
+	if x != nil {
+		return x.ThumbWidth
+	}
+	return 0
+}
+
+func (x *Attachment) GetThumbHeight() int32 {
+	if x != nil {
+		return x.ThumbHeight
+	}
+	return 0
+}
+
 // Deletion names the message a deletion event removes.
 type Deletion struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -161,7 +281,7 @@ type Deletion struct {
 
 func (x *Deletion) Reset() {
 	*x = Deletion{}
-	mi := &file_chat_v1_message_proto_msgTypes[1]
+	mi := &file_chat_v1_message_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -173,7 +293,7 @@ func (x *Deletion) String() string {
 func (*Deletion) ProtoMessage() {}
 
 func (x *Deletion) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_message_proto_msgTypes[1]
+	mi := &file_chat_v1_message_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -186,7 +306,7 @@ func (x *Deletion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deletion.ProtoReflect.Descriptor instead.
 func (*Deletion) Descriptor() ([]byte, []int) {
-	return file_chat_v1_message_proto_rawDescGZIP(), []int{1}
+	return file_chat_v1_message_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Deletion) GetMessageId() string {
@@ -200,7 +320,7 @@ var File_chat_v1_message_proto protoreflect.FileDescriptor
 
 const file_chat_v1_message_proto_rawDesc = "" +
 	"\n" +
-	"\x15chat/v1/message.proto\x12\x11quickchat.chat.v1\"\xb7\x02\n" +
+	"\x15chat/v1/message.proto\x12\x11quickchat.chat.v1\"\xf8\x02\n" +
 	"\vChatMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x1b\n" +
@@ -211,7 +331,21 @@ const file_chat_v1_message_proto_rawDesc = "" +
 	"\x04body\x18\x06 \x01(\tR\x04body\x12+\n" +
 	"\x12created_at_unix_ms\x18\a \x01(\x03R\x0fcreatedAtUnixMs\x12!\n" +
 	"\fsender_guest\x18\b \x01(\bR\vsenderGuest\x127\n" +
-	"\bdeletion\x18\t \x01(\v2\x1b.quickchat.chat.v1.DeletionR\bdeletion\")\n" +
+	"\bdeletion\x18\t \x01(\v2\x1b.quickchat.chat.v1.DeletionR\bdeletion\x12?\n" +
+	"\vattachments\x18\n" +
+	" \x03(\v2\x1d.quickchat.chat.v1.AttachmentR\vattachments\"\xe4\x01\n" +
+	"\n" +
+	"Attachment\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
+	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x04 \x01(\x03R\tsizeBytes\x12\x14\n" +
+	"\x05width\x18\x05 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x06 \x01(\x05R\x06height\x12\x1f\n" +
+	"\vthumb_width\x18\a \x01(\x05R\n" +
+	"thumbWidth\x12!\n" +
+	"\fthumb_height\x18\b \x01(\x05R\vthumbHeight\")\n" +
 	"\bDeletion\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageIdB8Z6github.com/quickchat-go/quickchat/proto/chat/v1;chatv1b\x06proto3"
@@ -228,18 +362,20 @@ func file_chat_v1_message_proto_rawDescGZIP() []byte {
 	return file_chat_v1_message_proto_rawDescData
 }
 
-var file_chat_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_chat_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_chat_v1_message_proto_goTypes = []any{
 	(*ChatMessage)(nil), // 0: quickchat.chat.v1.ChatMessage
-	(*Deletion)(nil),    // 1: quickchat.chat.v1.Deletion
+	(*Attachment)(nil),  // 1: quickchat.chat.v1.Attachment
+	(*Deletion)(nil),    // 2: quickchat.chat.v1.Deletion
 }
 var file_chat_v1_message_proto_depIdxs = []int32{
-	1, // 0: quickchat.chat.v1.ChatMessage.deletion:type_name -> quickchat.chat.v1.Deletion
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	2, // 0: quickchat.chat.v1.ChatMessage.deletion:type_name -> quickchat.chat.v1.Deletion
+	1, // 1: quickchat.chat.v1.ChatMessage.attachments:type_name -> quickchat.chat.v1.Attachment
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_message_proto_init() }
@@ -253,7 +389,7 @@ func file_chat_v1_message_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_message_proto_rawDesc), len(file_chat_v1_message_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

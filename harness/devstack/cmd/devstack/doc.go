@@ -4,6 +4,7 @@
 // Usage:
 //
 //	devstack up [-dir .dev/stack] [-env-file path] [-reset] [-exit-with-parent]
+//	devstack up -secure [-dir .dev/secure-stack] [-env-file path] [-reset] [-exit-with-parent]
 //
 // up starts the three servers (package devstack) with their data and logs under -dir,
 // then writes their connection settings to -env-file (default <dir>/env) as lines
@@ -18,4 +19,11 @@
 // was started with `go run`, whose SIGTERM is not passed on.
 //
 // -reset deletes the servers' data under -dir before starting.
+//
+// up -secure starts, instead of the three servers, the secured and clustered stack of
+// devstack.StartSecureStack: a 3-node KRaft Kafka cluster with SASL_SSL (SCRAM) client
+// listeners, a plain and a TLS + ACL Redis Cluster (3 masters, 3 replicas each) and a
+// TLS-only PostgreSQL, with certificates from one throwaway authority under <dir>/tls.
+// The env file then holds the QC_TEST_SECURE_* variables and QC_TEST_CLUSTER_REDIS_ADDRS
+// (see devstack.SecureStack.Env) and nothing else.
 package main

@@ -31,7 +31,10 @@ func main() {
 
 const usage = `usage:
   devstack up  [-dir .dev/stack] [-env-file path] [-reset] [-exit-with-parent]
-               start PostgreSQL, Redis and Kafka (for tests)
+               start PostgreSQL, Redis, Kafka and the S3 server (for tests)
+  devstack up -secure [-dir .dev/secure-stack] [-env-file path] [-reset] [-exit-with-parent]
+               start instead a 3-node SASL_SSL Kafka cluster, a plain and a TLS + ACL
+               Redis Cluster (3 masters, 3 replicas) and a TLS-only PostgreSQL
   devstack dev [-dir .dev/run] [-gateway-port 8080] [-realtime-ports 8081,8083] [-persisters 1]
                [-exit-with-parent]
                start them plus the gateway, realtime instances and persisters (make dev)`
@@ -51,8 +54,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	envFile := fs.String("env-file", "", "where to write the connection settings (default <dir>/env)")
 	reset := fs.Bool("reset", false, "delete the servers' data under -dir before starting")
 	exitWithParent := fs.Bool("exit-with-parent", false, "shut down when the parent process exits")
+	secure := fs.Bool("secure", false, "start the secured, clustered stack instead (default -dir .dev/secure-stack)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *secure && !flagSet(fs, "dir") {
+		*dir = ".dev/secure-stack"
 	}
 	if *envFile == "" {
 		*envFile = filepath.Join(*dir, "env")
@@ -62,7 +69,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	return up(ctx, upConfig{dir: *dir, envFile: *envFile, reset: *reset}, stdout)
+	cfg := upConfig{dir: *dir, envFile: *envFile, reset: *reset}
+	if *secure {
+		return upSecure(ctx, cfg, stdout)
+	}
+	return up(ctx, cfg, stdout)
+}
+
+// flagSet reports whether the command line set the flag called name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 type upConfig struct {
@@ -77,7 +95,7 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) error {
 		return fmt.Errorf("remove stale env file: %w", err)
 	}
 	if cfg.reset {
-		for _, name := range []string{"postgres", "redis", "kafka"} {
+		for _, name := range []string{"postgres", "redis", "kafka", "s3"} {
 			if err := os.RemoveAll(filepath.Join(cfg.dir, name)); err != nil {
 				return fmt.Errorf("reset: %w", err)
 			}
@@ -98,7 +116,7 @@ func up(ctx context.Context, cfg upConfig, stdout io.Writer) error {
 	for _, kv := range env {
 		fmt.Fprintln(stdout, kv)
 	}
-	fmt.Fprintf(stdout, "devstack: logs %s %s %s\n", stack.Postgres.LogPath(), stack.Redis.LogPath(), stack.Kafka.LogPath())
+	fmt.Fprintf(stdout, "devstack: logs %s %s %s %s\n", stack.Postgres.LogPath(), stack.Redis.LogPath(), stack.Kafka.LogPath(), stack.S3.LogPath())
 
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "devstack: stopping")

@@ -51,7 +51,7 @@ func TestUpServesUntilSIGTERMAndLeavesNothingBehind(t *testing.T) {
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
 	env := waitForEnvFile(t, envFile, exited, logPath)
-	for _, k := range []string{"QC_TEST_POSTGRES_URL", "QC_TEST_REDIS_ADDR", "QC_TEST_KAFKA_BROKERS", "DATABASE_URL", "REDIS_ADDR", "KAFKA_BROKERS"} {
+	for _, k := range []string{"QC_TEST_POSTGRES_URL", "QC_TEST_REDIS_ADDR", "QC_TEST_KAFKA_BROKERS", "QC_TEST_S3_ENDPOINT", "DATABASE_URL", "REDIS_ADDR", "KAFKA_BROKERS"} {
 		if env[k] == "" {
 			t.Errorf("env file lacks %s", k)
 		}

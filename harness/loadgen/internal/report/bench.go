@@ -22,6 +22,8 @@ type Bench struct {
 	LargeRoom *FanoutResult `json:"large_room,omitempty"`
 	Storm     *StormResult  `json:"storm,omitempty"`
 	Two       *FanoutResult `json:"two_instances,omitempty"`
+	// Secure is scenario 2 at one rate on the secured cluster stack (7).
+	Secure *FanoutResult `json:"secure,omitempty"`
 }
 
 // FanoutResult is a connected population measured at one or more rates.

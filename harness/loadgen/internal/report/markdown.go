@@ -96,6 +96,12 @@ func Markdown(b Bench) string {
 			b.Sizes.FanoutRooms, b.Sizes.RoomSize, b.Sizes.RoomSize/2, connectLine(b.Two.Connect))
 		windowTable(&w, b.Two.Windows)
 	}
+	if b.Secure != nil {
+		p("\n#### 7. Secured cluster stack\n\nScenario 2 at one rate on what a production deployment reaches: Kafka as 3 brokers over SASL_SSL (SCRAM-SHA-512, topics with 3 replicas and min.insync.replicas 2), Redis Cluster of 3 masters and 3 replicas over TLS with an ACL user, PostgreSQL over TLS (verify-full); one realtime instance and one persister as above. %s\n\n", connectLine(b.Secure.Connect))
+		windowTable(&w, b.Secure.Windows)
+		hopTable(&w, b.Secure.Windows)
+		p("\n%s\n", secureCost(b))
+	}
 	p("\n#### How these were produced\n\n```sh\nmake bench        # = bash .ci/bench.sh → loadgen bench\n```\n\n")
 	p("Service settings for the run (besides `make dev`'s): `%s`.\n", strings.Join(b.Env, "`, `"))
 	return w.String()
@@ -160,4 +166,34 @@ func windowTable(w *bytes.Buffer, byRate scenario.ByRate) {
 		}
 		fmt.Fprintf(w, "\nCPU of every process in the last window at %.0f msgs/s (100%% = one core): %s.\n", rs[len(rs)-1], strings.Join(parts, ", "))
 	}
+}
+
+// secureCost compares the secured stack's windows with the plain stack's at the same rate,
+// as ratios of medians (secured / plain).
+func secureCost(b Bench) string {
+	for rate, sec := range b.Secure.Windows {
+		if b.Fanout == nil || len(b.Fanout.Windows[rate]) == 0 || len(sec) == 0 {
+			continue
+		}
+		plain := b.Fanout.Windows[rate]
+		ratio := func(f func(scenario.Window) float64) string {
+			a, s := medianOf(plain, f), medianOf(sec, f)
+			if a <= 0 {
+				return "–"
+			}
+			return fmt.Sprintf("%.2f×", s/a)
+		}
+		return fmt.Sprintf("Cost of TLS, SASL, replication and clustering at %.0f msgs/s (median secured ÷ median plain): p50 %s, p99 %s, realtime CPU per delivery %s, PostgreSQL lag p99 %s.",
+			rate,
+			ratio(func(w scenario.Window) float64 { return ms(w.Latency.P50) }),
+			ratio(func(w scenario.Window) float64 { return ms(w.Latency.P99) }),
+			ratio(func(w scenario.Window) float64 { return w.RealtimeCPUPer1000 }),
+			ratio(func(w scenario.Window) float64 {
+				if w.Persist == nil {
+					return 0
+				}
+				return ms(w.Persist.LagP99)
+			}))
+	}
+	return "No plain window at the secured rate to compare with."
 }

@@ -45,7 +45,8 @@ const KnownAddressTTL = 30 * 24 * time.Hour
 
 // Deps are what the use cases need. Every field is required except Hasher (default:
 // argon2id with password.DefaultParams), GroupHasher (default: the Hasher's secondary
-// lane, or the Hasher), MembershipMaxAge, OIDC, Log and Now.
+// lane, or the Hasher), MembershipMaxAge, OIDC, the attachments' fields (Objects nil: no
+// attachments), Log and Now.
 type Deps struct {
 	// Users, Addresses, OIDCLogins, Groups, Members, Bans and Messages are the storage the
 	// use cases read and write (pkg/store implements them all).
@@ -80,6 +81,11 @@ type Deps struct {
 	MembershipMaxAge time.Duration
 	// OIDC is nil when sign-in with an identity provider is not configured.
 	OIDC IdentityProvider
+	// Objects keeps attachments' bytes and AttachmentRecords their records, under
+	// AttachmentSettings; a nil Objects turns attachments off.
+	Objects            ObjectStore
+	AttachmentRecords  AttachmentStore
+	AttachmentSettings AttachmentSettings
 	// Log receives security events (default: none).
 	Log *zap.Logger
 	// Now is the clock (default time.Now).
@@ -92,6 +98,8 @@ type App struct {
 	Groups   *Groups
 	Members  *Members
 	History  *History
+	// Attachments shares files in groups.
+	Attachments *Attachments
 }
 
 // New builds the use cases over d.
@@ -114,17 +122,23 @@ func New(d Deps) *App {
 	access := groupAccess{groups: d.Groups, members: d.Members}
 	g := guard{limiter: d.Limiter, limits: d.Limits, log: securityLog{d.Log}}
 	revoke := revocations{revoker: d.Revoker, log: g.log}
+	attachments := &Attachments{
+		access: access, records: d.AttachmentRecords, objects: d.Objects, tokens: d.Tokens, guard: g,
+		cfg: d.AttachmentSettings, log: d.Log, now: d.Now, thumbs: make(chan struct{}, thumbnailConcurrency),
+	}
 	return &App{
 		Accounts: &Accounts{
 			users: d.Users, addresses: d.Addresses, logins: d.OIDCLogins, sessions: d.Sessions, hasher: d.Hasher,
 			guard: g, oidc: d.OIDC, now: d.Now,
 		},
-		Groups: &Groups{access: access, users: d.Users, hasher: d.GroupHasher, guard: g, revoke: revoke},
+		Groups: &Groups{access: access, users: d.Users, hasher: d.GroupHasher, guard: g, revoke: revoke,
+			attachments: attachments, log: d.Log},
 		Members: &Members{
 			access: access, bans: d.Bans, messages: d.Messages, presence: d.Presence, revoke: revoke,
 			hasher: d.Hasher, guard: g, tokens: d.Tokens, tokenTTL: d.MemberTokenTTL,
 			maxAge: d.MembershipMaxAge, now: d.Now,
 		},
-		History: &History{access: access, messages: d.Messages},
+		History:     &History{access: access, messages: d.Messages},
+		Attachments: attachments,
 	}
 }

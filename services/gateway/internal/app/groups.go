@@ -26,6 +26,9 @@ type Groups struct {
 	hasher Hasher
 	guard  guard
 	revoke revocations
+	// attachments deletes the files of a deleted group; log reports when it cannot.
+	attachments *Attachments
+	log         *zap.Logger
 }
 
 // Mine lists the groups the signed-in caller owns, newest first.
@@ -181,5 +184,13 @@ func (g *Groups) Delete(ctx context.Context, c Caller, groupID string) error {
 	if err != nil {
 		return err
 	}
-	return g.access.groups.DeleteGroup(ctx, group.ID)
+	if err := g.access.groups.DeleteGroup(ctx, group.ID); err != nil {
+		return err
+	}
+	// The group is gone either way: files the store cannot delete now are left to the
+	// janitor, which deletes the files of groups that no longer exist.
+	if err := g.attachments.PurgeGroup(ctx, group.ID); err != nil {
+		g.log.Warn("deleting a deleted group's files failed; the janitor retries", zap.String("group", group.ID.String()), zap.Error(err))
+	}
+	return nil
 }

@@ -77,6 +77,8 @@ func messageOut(m store.Message) gatewayapi.Message {
 		if m.DeletedBy.Valid {
 			out.DeletedBy = m.DeletedBy.UUID.String()
 		}
+	} else if len(m.Attachments) > 0 {
+		out.Attachments = listOut(m.Attachments, attachmentOut)
 	}
 	return out
 }

@@ -17,6 +17,7 @@ func (s *Server) registerGroupRoutes(r chi.Router) {
 		r.Put("/{id}", s.handleUpdateGroup)
 		r.Delete("/{id}", s.handleDeleteGroup)
 		s.registerMemberRoutes(r)
+		s.registerAttachmentRoutes(r)
 	})
 }
 

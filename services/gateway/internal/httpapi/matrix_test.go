@@ -40,10 +40,12 @@ type world struct {
 	g, other              group
 	guestJoin, otherJoin  joinBody
 	// victim is a guest of g for the routes that end a membership; banID a ban of g.
-	victim     joinBody
-	banID      string
-	tokens     [principals]string
-	secretsOfG []string // what non-members must never see
+	victim joinBody
+	banID  string
+	// attachmentID is a file the guest sent to g, for the rows that need one.
+	attachmentID string
+	tokens       [principals]string
+	secretsOfG   []string // what non-members must never see
 }
 
 func newWorld(t testing.TB, e *env) *world {
@@ -173,11 +175,24 @@ var matrix = []cell{
 	{route: "DELETE /api/chat-group/{id}/bans/{ban_id}", status: ownerOK(204), groupScoped: true,
 		path: func(w *world) string { return "/api/chat-group/" + w.g.ID.String() + "/bans/" + w.banID }},
 	{route: "GET /api/chats/{id}", path: func(w *world) string { return "/api/chats/" + w.g.ID.String() }, status: membersOK(200), groupScoped: true},
+	{route: "POST /api/chat-group/{id}/attachments", path: inGroup("/attachments"), status: membersOK(201), groupScoped: true,
+		body: func(w *world) any {
+			return map[string]any{"name": "a.pdf", "size": 10, "content_type": "application/pdf"}
+		}},
+	// Only the uploader checks its file and gets its reference.
+	{route: "POST /api/chat-group/{id}/attachments/{attachment_id}/complete", groupScoped: true,
+		status: [principals]int{401, 401, 401, 404, 404, 200, 404, 404},
+		path: func(w *world) string {
+			return "/api/chat-group/" + w.g.ID.String() + "/attachments/" + w.attachmentID + "/complete"
+		}},
+	{route: "GET /api/chat-group/{id}/attachments/{attachment_id}", status: membersOK(200), groupScoped: true,
+		path: func(w *world) string { return "/api/chat-group/" + w.g.ID.String() + "/attachments/" + w.attachmentID }},
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
-	e := setup(t, withOIDC())
+	files, _ := withFiles(t, fileSettings)
+	e := setup(t, withOIDC(), files)
 
 	t.Run("the matrix covers every route", func(t *testing.T) {
 		for _, r := range routerRoutes(t, e.api.Routes()) {
@@ -191,6 +206,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Run(fmt.Sprintf("%s as %s gets %d", c.route, p, c.status[p]), func(t *testing.T) {
 				// A fresh world per cell, so no cell depends on what another changed.
 				w := newWorld(t, e)
+				if strings.Contains(c.route, "{attachment_id}") {
+					w.addAttachment(t)
+				}
 				r := req{method: strings.Fields(c.route)[0], path: c.path(w), bearer: w.tokens[p]}
 				if r.method == "ANY" {
 					r.method = http.MethodGet

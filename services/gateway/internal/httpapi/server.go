@@ -36,6 +36,8 @@ type Deps struct {
 	// that may call the routes of the session cookie (/api/auth/*); default none. Each
 	// must pass CheckAllowedOrigins.
 	AllowedOrigins []string
+	// Attachments tells the web UI how to share files; nil when attachments are off.
+	Attachments *web.Attachments
 }
 
 // Server is the gateway's HTTP handler.
@@ -78,7 +80,9 @@ func NewServer(d Deps) *Server {
 	r.Use(middleware.RequestID, d.ClientIP.Middleware, s.recoverer, s.securityHeaders, middleware.RequestSize(d.MaxBodyBytes))
 	r.Method(http.MethodGet, "/.well-known/jwks.json", d.Signer.JWKSHandler())
 	// The browser UI: pages, /assets/* and /config.json (see package web).
-	web.MustNew(web.Config{OIDCEnabled: d.App.Accounts.OIDCEnabled(), RealtimeURLs: []string{d.RealtimeURL}}).Register(r)
+	web.MustNew(web.Config{
+		OIDCEnabled: d.App.Accounts.OIDCEnabled(), RealtimeURLs: []string{d.RealtimeURL}, Attachments: d.Attachments,
+	}).Register(r)
 	r.Route("/api", func(r chi.Router) {
 		r.Group(func(r chi.Router) {
 			// The routes of the session cookie answer browsers of our own origin only.

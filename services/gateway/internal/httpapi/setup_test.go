@@ -64,6 +64,8 @@ type options struct {
 	session session.Config
 	// rooms, when set, revokes and reads presence in real Redis instead of the fakes.
 	rooms *roomsInRedis
+	// files, when set, configures attachments (attachments_test.go).
+	files func(t testing.TB, e *env, app *app.Deps, api *httpapi.Deps)
 }
 
 // roomsInRedis is realtime's Redis for an env: the roomredis revoker and presence over
@@ -246,6 +248,9 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 			t.Fatal(err)
 		}
 		appDeps.OIDC = c
+	}
+	if o.files != nil {
+		o.files(t, e, &appDeps, &deps)
 	}
 	deps.App = app.New(appDeps)
 	e.api = httpapi.NewServer(deps)

@@ -34,6 +34,18 @@ type Config struct {
 	// connection fails. A single entry may hold a comma-separated list (the form of
 	// GATEWAY_PUBLIC_REALTIME_URL).
 	RealtimeURLs []string
+	// Attachments, when set, shows the attach button: files go straight to the object
+	// store at StorageOrigin, which the page's policy then lets it reach.
+	Attachments *Attachments
+}
+
+// Attachments is what the UI needs to share files.
+type Attachments struct {
+	// MaxBytes is the largest file; Types the media types allowed.
+	MaxBytes int64    `json:"max_bytes"`
+	Types    []string `json:"types"`
+	// StorageOrigin is scheme://host[:port] of the object store's signed URLs.
+	StorageOrigin string `json:"-"`
 }
 
 // UI serves the browser client. Build it with New.
@@ -54,16 +66,22 @@ type asset struct {
 type clientConfig struct {
 	OIDC         bool     `json:"oidc"`
 	RealtimeURLs []string `json:"realtime_urls"`
+	// Attachments is null when the server stores no files.
+	Attachments *Attachments `json:"attachments"`
 }
 
 // New reads the embedded files once and prepares the headers.
 func New(cfg Config) (*UI, error) {
 	urls := SplitURLs(cfg.RealtimeURLs...)
-	conf, err := json.Marshal(clientConfig{OIDC: cfg.OIDCEnabled, RealtimeURLs: urls})
+	conf, err := json.Marshal(clientConfig{OIDC: cfg.OIDCEnabled, RealtimeURLs: urls, Attachments: cfg.Attachments})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	u := &UI{files: map[string]asset{}, config: conf, csp: ContentSecurityPolicy(urls)}
+	var storage []string
+	if cfg.Attachments != nil {
+		storage = append(storage, cfg.Attachments.StorageOrigin)
+	}
+	u := &UI{files: map[string]asset{}, config: conf, csp: ContentSecurityPolicy(urls, storage...)}
 	root := Files()
 	err = fs.WalkDir(root, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -155,21 +173,33 @@ func (u *UI) setHeaders(w http.ResponseWriter) {
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
 }
 
-// ContentSecurityPolicy is the policy every UI response carries: scripts, styles and
-// images only from the gateway itself (no inline code, no eval), no framing, no plugins,
-// and network connections only to the gateway and the realtime origins.
-func ContentSecurityPolicy(realtimeURLs []string) string {
+// ContentSecurityPolicy is the policy every UI response carries: scripts and styles only
+// from the gateway itself (no inline code, no eval), no framing, no plugins, network
+// connections only to the gateway, the realtime origins and the object stores' origins
+// (uploads), and images only from the gateway, data: and blob: URLs (previews of files
+// before they are sent) and the object stores (attachments).
+func ContentSecurityPolicy(realtimeURLs []string, storageOrigins ...string) string {
 	connect := []string{"'self'"}
 	for _, raw := range realtimeURLs {
 		if o := wsOrigin(raw); o != "" && !slices.Contains(connect, o) {
 			connect = append(connect, o)
 		}
 	}
+	img := []string{"'self'", "data:"}
+	for _, raw := range storageOrigins {
+		if o := httpOrigin(raw); o != "" && !slices.Contains(img, o) {
+			img = append(img, o)
+			connect = append(connect, o)
+		}
+	}
+	if len(img) > 2 {
+		img = append(img, "blob:")
+	}
 	return strings.Join([]string{
 		"default-src 'none'",
 		"script-src 'self'",
 		"style-src 'self'",
-		"img-src 'self' data:",
+		"img-src " + strings.Join(img, " "),
 		"font-src 'self'",
 		"manifest-src 'self'",
 		"connect-src " + strings.Join(connect, " "),
@@ -189,6 +219,16 @@ func wsOrigin(raw string) string {
 	// Only scheme, host and port may reach the header, so a configured URL cannot add
 	// directives.
 	if strings.ContainsAny(u.Host, " ;,'\"") {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// httpOrigin returns scheme://host[:port] of an http or https URL, or "" when it is not
+// one.
+func httpOrigin(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(u.Host, " ;,'\"") {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host

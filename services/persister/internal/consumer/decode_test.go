@@ -48,3 +48,24 @@ func TestDecodeTellsADeletionFromAMessage(t *testing.T) {
 		t.Fatalf("deletion = %+v, want the event's ids, sender and time", d)
 	}
 }
+
+func TestDecodeKeepsTheAttachmentsAMessageCarries(t *testing.T) {
+	group, first, second := uuid.New(), uuid.New(), uuid.New()
+	m := chatMessage(t, group, "")
+	m.Attachments = []*event.Attachment{
+		{Id: first.String(), Name: "a.png", ContentType: "image/png", SizeBytes: 10},
+		{Id: second.String(), Name: "b.pdf", ContentType: "application/pdf", SizeBytes: 20},
+	}
+	b, err := event.Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := consumer.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := e.Message.Attachments
+	if e.Deletion != nil || e.Message.Body != "" || len(as) != 2 || as[0].ID != first || as[1].ID != second || as[0].GroupID != group {
+		t.Fatalf("Decode = %+v; want the message with both attachments in order", e)
+	}
+}

@@ -215,7 +215,7 @@ func Decode(value []byte) (store.Event, error) {
 			DeletedAt: createdAt,
 		}}, nil
 	}
-	return store.Event{Message: store.Message{
+	msg := store.Message{
 		ID:          uuid.MustParse(m.GetId()),
 		GroupID:     uuid.MustParse(m.GetGroupId()),
 		SenderID:    uuid.MustParse(m.GetSenderId()),
@@ -224,7 +224,13 @@ func Decode(value []byte) (store.Event, error) {
 		Body:        m.GetBody(),
 		CreatedAt:   createdAt,
 		SenderGuest: m.GetSenderGuest(),
-	}}, nil
+	}
+	// The link to each attachment is all the persister stores: the gateway wrote the
+	// attachment's row when it checked the file, with the metadata the event copies.
+	for _, a := range m.GetAttachments() {
+		msg.Attachments = append(msg.Attachments, store.Attachment{ID: uuid.MustParse(a.GetId()), GroupID: msg.GroupID})
+	}
+	return store.Event{Message: msg}, nil
 }
 
 // sleep waits for d or until ctx ends.

@@ -31,11 +31,15 @@ type KafkaPublisher struct {
 
 var _ consumer.DeadLetterer = (*KafkaPublisher)(nil)
 
-// NewKafkaPublisher connects to brokers and publishes to topic.
-func NewKafkaPublisher(brokers []string, topic, clientID string) (*KafkaPublisher, error) {
-	p, err := sarama.NewSyncProducer(brokers, kafka.NewDurableProducerConfig(clientID))
+// NewKafkaPublisher connects to brokers as conn says (TLS, SASL) and publishes to topic.
+func NewKafkaPublisher(brokers []string, conn kafka.Settings, topic, clientID string) (*KafkaPublisher, error) {
+	cfg, err := conn.NewDurableProducerConfig(clientID)
 	if err != nil {
-		return nil, fmt.Errorf("deadletter: connect to %v: %w", brokers, err)
+		return nil, fmt.Errorf("deadletter: %w", err)
+	}
+	p, err := sarama.NewSyncProducer(brokers, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("deadletter: connect to %v: %w", brokers, kafka.Explain(err))
 	}
 	return &KafkaPublisher{p: p, topic: topic}, nil
 }

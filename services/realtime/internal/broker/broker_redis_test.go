@@ -40,7 +40,12 @@ func setup(tb testing.TB, addr string, mutate func(*RedisBrokerConfig)) bundle {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(client.Close)
-	prefix := testenv.KeyPrefix(tb)
+	return newBundle(tb, client, testenv.KeyPrefix(tb), mutate)
+}
+
+// newBundle returns a broker of the tests' usual configuration over client, under prefix.
+func newBundle(tb testing.TB, client rueidis.Client, prefix string, mutate func(*RedisBrokerConfig)) bundle {
+	tb.Helper()
 	cfg := RedisBrokerConfig{
 		Prefix: prefix, Shards: 4, StreamMaxLen: 1000, HistorySize: 100,
 		HistoryTTL: time.Hour, MetaTTL: 2 * time.Hour, Block: 200 * time.Millisecond, ReadCount: 100,

@@ -146,8 +146,27 @@ func wireMessage(m *event.Message) *wire.Message {
 	return &wire.Message{
 		ID: m.GetId(), GroupID: m.GetGroupId(), SenderID: m.GetSenderId(), SenderName: m.GetSenderName(),
 		ClientMsgID: m.GetClientMsgId(), Body: m.GetBody(), CreatedAt: wire.Time{Time: time.UnixMilli(m.GetCreatedAtUnixMs())},
-		SenderGuest: m.GetSenderGuest(),
+		SenderGuest: m.GetSenderGuest(), Attachments: wireAttachments(m.GetAttachments()),
 	}
+}
+
+// wireAttachments is the attachments' metadata as clients read it (nil for none, so the
+// field is left out).
+func wireAttachments(as []*event.Attachment) []wire.Attachment {
+	if len(as) == 0 {
+		return nil
+	}
+	out := make([]wire.Attachment, len(as))
+	for i, a := range as {
+		out[i] = wire.Attachment{
+			ID: a.GetId(), Name: a.GetName(), ContentType: a.GetContentType(), Size: a.GetSizeBytes(),
+			Width: int(a.GetWidth()), Height: int(a.GetHeight()),
+		}
+		if a.GetThumbWidth() > 0 && a.GetThumbHeight() > 0 {
+			out[i].Thumbnail = &wire.Thumbnail{Width: int(a.GetThumbWidth()), Height: int(a.GetThumbHeight())}
+		}
+	}
+	return out
 }
 
 // sizingPosition is at least as long as any position a message frame carries.

@@ -157,11 +157,14 @@ func (n *Node) quota(name, member string) Quota {
 // publishes nothing; a retry while another attempt is in flight waits for it. A new
 // message over the member's send quota is refused with a *LimitedError, and any message
 // of a member whose membership was revoked with ErrRevoked, before anything is written.
-func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string) (Accepted, error) {
+// attachments are the files the message carries, as the gateway checked them: the caller
+// has verified their references.
+func (n *Node) Send(ctx context.Context, s Sender, clientMsgID, body string, attachments ...*event.Attachment) (Accepted, error) {
 	return n.accept(ctx, s, clientMsgID, func(id string) *event.Message {
 		return &event.Message{
 			Id: id, GroupId: s.GroupID, SenderId: s.MemberID, SenderName: s.Name,
 			ClientMsgId: clientMsgID, Body: body, CreatedAtUnixMs: createdAt(id), SenderGuest: s.Guest,
+			Attachments: attachments,
 		}
 	})
 }

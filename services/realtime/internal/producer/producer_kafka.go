@@ -23,11 +23,15 @@ type KafkaProducer struct {
 
 var _ node.Producer = (*KafkaProducer)(nil)
 
-// NewKafkaProducer connects to brokers and produces to topic.
-func NewKafkaProducer(brokers []string, topic, clientID string) (*KafkaProducer, error) {
-	p, err := sarama.NewAsyncProducer(brokers, kafka.NewDurableProducerConfig(clientID))
+// NewKafkaProducer connects to brokers as conn says (TLS, SASL) and produces to topic.
+func NewKafkaProducer(brokers []string, conn kafka.Settings, topic, clientID string) (*KafkaProducer, error) {
+	cfg, err := conn.NewDurableProducerConfig(clientID)
 	if err != nil {
-		return nil, fmt.Errorf("producer: connect to %v: %w", brokers, err)
+		return nil, fmt.Errorf("producer: %w", err)
+	}
+	p, err := sarama.NewAsyncProducer(brokers, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("producer: connect to %v: %w", brokers, kafka.Explain(err))
 	}
 	k := &KafkaProducer{p: p, topic: topic}
 	k.wg.Add(2)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/quickchat-go/quickchat/pkg/event"
 	"github.com/quickchat-go/quickchat/pkg/wire"
 )
 
@@ -44,6 +45,10 @@ const (
 	MaxClientIDBytes = 128
 	MaxTokenBytes    = 4096
 	MaxEpochBytes    = 32
+	// MaxAttachments is how many attachment references one send may carry, each at most
+	// MaxAttachmentRefBytes (a reference with the longest file name is about 2 KiB).
+	MaxAttachments        = event.MaxAttachments
+	MaxAttachmentRefBytes = 3072
 )
 
 // Decode parses and validates one client frame. On error the returned frame still holds
@@ -115,8 +120,16 @@ func Decode(data []byte, lim Limits) (wire.ClientFrame, *Error) {
 			return f, errorf(wire.CodeBadFrame, "delete needs message_id, a message's UUID in canonical form")
 		}
 	case wire.TypeSend:
-		if strings.TrimSpace(f.Body) == "" {
-			return f, errorf(wire.CodeBadFrame, "body must not be empty or blank")
+		if len(f.Attachments) > MaxAttachments {
+			return f, errorf(wire.CodeBadFrame, "a message carries at most %d attachments", MaxAttachments)
+		}
+		for _, ref := range f.Attachments {
+			if ref == "" || len(ref) > MaxAttachmentRefBytes {
+				return f, errorf(wire.CodeBadFrame, "attachments must be references from the gateway, 1..%d bytes each", MaxAttachmentRefBytes)
+			}
+		}
+		if strings.TrimSpace(f.Body) == "" && (f.Body != "" || len(f.Attachments) == 0) {
+			return f, errorf(wire.CodeBadFrame, "body must not be empty or blank (it may be left out beside attachments)")
 		}
 		if len(f.Body) > lim.MaxBodyBytes {
 			return f, errorf(wire.CodeTooLarge, "body is %d bytes; the limit is %d", len(f.Body), lim.MaxBodyBytes)

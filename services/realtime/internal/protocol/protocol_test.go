@@ -44,6 +44,13 @@ func TestDecode(t *testing.T) {
 		{"a blank body is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","body":" \n\t"}`, wire.CodeBadFrame, ""},
 		{"a body with NUL is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","body":"a\u0000b"}`, wire.CodeBadFrame, ""},
 		{"a body over the limit is too large", `{"type":"send","group_id":"g","client_msg_id":"c","body":"` + strings.Repeat("a", 4097) + `"}`, wire.CodeTooLarge, ""},
+		{"a send with only attachments is valid", `{"type":"send","group_id":"g","client_msg_id":"c","attachments":["r1"]}`, "", ""},
+		{"a send with a body and attachments is valid", `{"type":"send","group_id":"g","client_msg_id":"c","body":"hi","attachments":["r1","r2"]}`, "", ""},
+		{"a blank body beside attachments is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","body":" ","attachments":["r1"]}`, wire.CodeBadFrame, ""},
+		{"five attachments are a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","attachments":["a","b","c","d","e"]}`, wire.CodeBadFrame, ""},
+		{"an empty attachment reference is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","attachments":[""]}`, wire.CodeBadFrame, ""},
+		{"an oversized attachment reference is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","attachments":["` + strings.Repeat("r", 3073) + `"]}`, wire.CodeBadFrame, ""},
+		{"attachments that are not strings are a bad frame", `{"type":"send","group_id":"g","client_msg_id":"c","attachments":[1]}`, wire.CodeBadFrame, ""},
 		{"a body at the limit is fine", `{"type":"send","group_id":"g","client_msg_id":"c","body":"` + strings.Repeat("a", 4096) + `"}`, "", ""},
 		{"a long client id is a bad frame", `{"type":"send","group_id":"g","client_msg_id":"` + strings.Repeat("c", 129) + `","body":"x"}`, wire.CodeBadFrame, ""},
 		{"a long room id is a bad frame", `{"type":"leave","group_id":"` + strings.Repeat("g", 65) + `"}`, wire.CodeBadFrame, ""},
@@ -166,6 +173,7 @@ func TestRateLimitedErrorsSayHowLongToWaitRoundedUp(t *testing.T) {
 // satisfies the limits the rest of the server relies on. Seeds are in testdata/fuzz.
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"type":"send","group_id":"g","client_msg_id":"c","body":"hi"}`))
+	f.Add([]byte(`{"type":"send","group_id":"g","client_msg_id":"c","attachments":["eyJ.x.y"]}`))
 	f.Add([]byte(`{"type":"delete","group_id":"g","client_msg_id":"c","message_id":"0193f0a2-7b1c-7def-8123-456789abcdef"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fr, err := Decode(data, testLimits)
@@ -194,9 +202,16 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("accepted join %+v", fr)
 		}
 		if fr.Type == wire.TypeSend {
-			if strings.TrimSpace(fr.Body) == "" || len(fr.Body) > testLimits.MaxBodyBytes || !utf8.ValidString(fr.Body) ||
-				strings.ContainsRune(fr.Body, 0) || fr.ClientMsgID == "" || len(fr.ClientMsgID) > MaxClientIDBytes {
+			blank := strings.TrimSpace(fr.Body) == "" && (fr.Body != "" || len(fr.Attachments) == 0)
+			if blank || len(fr.Body) > testLimits.MaxBodyBytes || !utf8.ValidString(fr.Body) ||
+				strings.ContainsRune(fr.Body, 0) || fr.ClientMsgID == "" || len(fr.ClientMsgID) > MaxClientIDBytes ||
+				len(fr.Attachments) > MaxAttachments {
 				t.Fatalf("accepted send %+v", fr)
+			}
+			for _, ref := range fr.Attachments {
+				if ref == "" || len(ref) > MaxAttachmentRefBytes {
+					t.Fatalf("accepted an attachment reference of %d bytes", len(ref))
+				}
 			}
 		}
 		if fr.Type == wire.TypeDelete {

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/quickchat-go/quickchat/pkg/apperr"
+	"github.com/quickchat-go/quickchat/pkg/event"
 	"github.com/quickchat-go/quickchat/pkg/token"
 	"github.com/quickchat-go/quickchat/pkg/wire"
 	"github.com/quickchat-go/quickchat/services/realtime/internal/metrics"
@@ -204,8 +205,20 @@ func (c *conn) leave(ctx context.Context, f wire.ClientFrame) {
 }
 
 func (c *conn) send(ctx context.Context, f wire.ClientFrame) {
+	var files []*event.Attachment
+	if len(f.Attachments) > 0 {
+		s, ok := c.joined(f)
+		if !ok {
+			return
+		}
+		var perr *protocol.Error
+		if files, perr = c.attachments(ctx, s.sender, f.Attachments); perr != nil {
+			c.replyError(f.Ref, f.GroupID, perr)
+			return
+		}
+	}
 	c.accept(ctx, f, "send", "message", func(ctx context.Context, s *sub) (node.Accepted, error) {
-		return c.h.node.Send(ctx, s.sender, f.ClientMsgID, f.Body)
+		return c.h.node.Send(ctx, s.sender, f.ClientMsgID, f.Body, files...)
 	})
 }
 

@@ -18,7 +18,8 @@ import (
 	"github.com/quickchat-go/quickchat/services/realtime/internal/protocol"
 )
 
-// Verifier checks member tokens.
+// Verifier checks the gateway's tokens: member tokens at join, attachment references at
+// send.
 type Verifier interface {
 	Verify(ctx context.Context, raw string) (token.Claims, error)
 }
@@ -85,9 +86,11 @@ type Config struct {
 type Handler struct {
 	node     *node.Node
 	verifier Verifier
-	cfg      Config
-	metrics  *metrics.Metrics
-	log      *zap.Logger
+	// files checks the attachment references of send frames.
+	files   Verifier
+	cfg     Config
+	metrics *metrics.Metrics
+	log     *zap.Logger
 	// sec logs security events (rate-limit hits, refused tokens), sampled so a flood
 	// cannot flood the log.
 	sec      *zap.Logger
@@ -101,12 +104,14 @@ type Handler struct {
 	draining bool
 }
 
-// NewHandler returns a Handler. Call Run to drive keepalives and stall checks.
-func NewHandler(n *node.Node, v Verifier, cfg Config, m *metrics.Metrics, log *zap.Logger) *Handler {
+// NewHandler returns a Handler that admits members to rooms with the member tokens v
+// accepts, and files to messages with the attachment references files accepts. Call Run to
+// drive keepalives and stall checks.
+func NewHandler(n *node.Node, v, files Verifier, cfg Config, m *metrics.Metrics, log *zap.Logger) *Handler {
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = clientip.New(nil)
 	}
-	h := &Handler{node: n, verifier: v, cfg: cfg, metrics: m, log: log, sec: securityLog(log),
+	h := &Handler{node: n, verifier: v, files: files, cfg: cfg, metrics: m, log: log, sec: securityLog(log),
 		conns: make(map[*conn]struct{}), perIP: make(map[string]int), framesIn: make(map[string]prometheus.Counter),
 		writeHop: m.Hops.WithLabelValues(metrics.HopWrite),
 		addrs:    newAddrLimits(rate{cfg.AddrSendRate, cfg.AddrSendBurst}, rate{cfg.AddrTypingRate, cfg.AddrTypingBurst})}

@@ -56,7 +56,7 @@ export class Room {
     this.live = false;
     this.everLive = false;
     this.pos = null; // {epoch, offset} of the last message received
-    this.pending = new Map(); // client_msg_id → {body}
+    this.pending = new Map(); // client_msg_id → {body, attachments}
     this.deletes = new Map(); // client_msg_id → {messageId}, deletions not yet acknowledged
     this.failures = 0;
     this.authRetried = false;
@@ -95,9 +95,10 @@ export class Room {
     this.setState("closed");
   }
 
-  /** send queues a message and returns its client_msg_id; it is resent until acked. */
-  send(body, cmid = newClientMsgId()) {
-    this.pending.set(cmid, { body });
+  /** send queues a message and returns its client_msg_id; it is resent until acked.
+   * attachments are the references of files the gateway checked. */
+  send(body, cmid = newClientMsgId(), attachments = []) {
+    this.pending.set(cmid, { body, attachments });
     if (this.live) this.writeSend(cmid);
     return cmid;
   }
@@ -276,7 +277,9 @@ export class Room {
   writeSend(cmid) {
     const p = this.pending.get(cmid);
     if (!p) return;
-    this.write({ type: "send", ref: `s:${cmid}`, group_id: this.groupId, client_msg_id: cmid, body: p.body });
+    const frame = { type: "send", ref: `s:${cmid}`, group_id: this.groupId, client_msg_id: cmid, body: p.body };
+    if (p.attachments && p.attachments.length) frame.attachments = p.attachments;
+    this.write(frame);
   }
 
   writeDelete(cmid) {

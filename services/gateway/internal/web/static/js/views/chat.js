@@ -1,5 +1,6 @@
 import { ApiError, config, errorText, request, splitURLs } from "../api.js";
 import { authed, currentUser, restore } from "../auth.js";
+import * as files from "../attachments.js";
 import { alertBox, busy, confirmAction, field, formatTime, h, toast } from "../dom.js";
 import * as members from "../members.js";
 import { Room } from "../realtime.js";
@@ -131,6 +132,7 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
   const byId = new Map(); // message id → element
   const ids = []; // message ids in ascending order (UUIDv7 sorts by time)
   const pendingEls = new Map(); // client_msg_id → element
+  const pendingFiles = new Map(); // client_msg_id → the attachments of a message being sent
   // Deletions heard of, by the deleted message's id: a deletion may arrive before its
   // message is shown (older than what was loaded, or loaded later after a reset).
   const deletions = new Set();
@@ -165,11 +167,17 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
   const people = panel.el;
   const typingLine = h("p", { class: "typing", "aria-live": "polite" });
   const composerAlert = alertBox();
+  const fileSettings = cfg.attachments || null;
+  const links = new files.Links(gid, (method, path, body) => memberCall(method, path, body));
+  const fileInput = h("input", { type: "file", multiple: true, class: "visually-hidden", id: "composer-files", tabindex: "-1",
+    accept: fileSettings ? fileSettings.types.join(",") : undefined });
+  const attachBtn = fileSettings ? h("button", { type: "button", class: "btn btn-ghost attach", title: "Attach files (or paste or drop them)", "aria-label": "Attach files" },
+    h("img", { src: "/assets/attach.svg", alt: "", width: "22", height: "22" })) : null;
   const input = h("textarea", { id: "composer-input", name: "body", rows: "2", required: true, placeholder: "Write a message…", autocomplete: "off", "aria-describedby": "composer-help" });
   const sendBtn = h("button", { type: "submit", class: "btn", text: "Send" });
   const composer = h("form", { class: "composer" },
     h("label", { for: "composer-input", class: "visually-hidden", text: "Message" }),
-    input, sendBtn,
+    attachBtn, fileSettings ? fileInput : null, input, sendBtn,
     h("small", { id: "composer-help", class: "visually-hidden", text: "Enter sends, Shift+Enter starts a new line." }));
 
   main.append(
@@ -216,7 +224,8 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
       h("div", { class: "meta" }, h("span", { class: "sender", text: mine ? `${m.sender_name} (you)` : m.sender_name }),
         m.sender_guest ? guestBadge() : null, time,
         pending ? h("span", { class: "state", text: room && room.live ? "Sending…" : "Waiting for connection…" }) : null, del),
-      h("p", { class: "body", text: m.body }));
+      h("p", { class: "body", text: m.body, hidden: !m.body && !!(m.attachments && m.attachments.length) }),
+      m.attachments && m.attachments.length > 0 && !m.deleted_at ? files.attachmentsEl(m.attachments, { links, signal }) : null);
     if (!pending && (m.deleted_at || deletions.has(m.id))) tombstone(el);
     return el;
   }
@@ -226,6 +235,7 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
     el.classList.add("deleted");
     el.classList.remove("deleting");
     el.querySelector(".msg-delete")?.remove();
+    el.querySelector(".attachments")?.remove();
     el.querySelector(".body").replaceWith(h("p", { class: "body tombstone", text: "Message deleted" }));
   }
 
@@ -281,6 +291,7 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
       el.remove();
       pendingEls.delete(cmid);
     }
+    pendingFiles.delete(cmid);
   }
 
   function addBatch(msgs) {
@@ -474,6 +485,7 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
           addMessage({
             id: f.id, sender_id: me, sender_name: rec.member.display_name, sender_guest: rec.guest, client_msg_id: f.client_msg_id,
             body: el.querySelector(".body").textContent, created_at: new Date().toISOString(),
+            attachments: pendingFiles.get(f.client_msg_id),
           });
         }
         removePending(f.client_msg_id);
@@ -568,6 +580,77 @@ function chatRoom({ main, gid, rec: initialRec, cfg, signal }) {
     empty.hidden = true;
     toBottom();
   }
+  // --- files: the attach button, paste and drag-and-drop ---
+  // Each file is uploaded straight to the object store (with a progress bar), checked by
+  // the gateway, then sent as a message of its own.
+  async function sendFile(file) {
+    const why = files.refusal(file, fileSettings);
+    if (why) {
+      toast(why, "error");
+      return;
+    }
+    const up = files.uploadEl(file, rec.member.display_name);
+    outbox.append(up.el);
+    empty.hidden = true;
+    toBottom();
+    let ready;
+    try {
+      ready = await files.upload(gid, file, { call: memberCall, onProgress: up.set, signal });
+    } catch (err) {
+      if (signal.aborted) return;
+      if (err instanceof members.Ended) return endRoom(err.reason);
+      up.fail(errorText(err, { too_large: err.message, conflict: err.message }));
+      up.el.append(h("button", { type: "button", class: "btn-link", text: "Remove", on: { click: () => { up.release(); up.el.remove(); } } }));
+      return;
+    }
+    if (signal.aborted || over) return;
+    up.release();
+    const cmid = room.send("", undefined, [ready.ref]);
+    const el = messageEl({ client_msg_id: cmid, sender_id: me, sender_name: rec.member.display_name, sender_guest: rec.guest, body: "",
+      attachments: [ready.attachment] }, true);
+    pendingEls.set(cmid, el);
+    pendingFiles.set(cmid, [ready.attachment]);
+    up.el.replaceWith(el);
+  }
+  function sendFiles(list) {
+    for (const file of list) sendFile(file);
+  }
+  if (fileSettings) {
+    attachBtn.addEventListener("click", () => fileInput.click());
+    fileInput.addEventListener("change", () => {
+      sendFiles([...fileInput.files]);
+      fileInput.value = "";
+    });
+    input.addEventListener("paste", (e) => {
+      const pasted = [...(e.clipboardData ? e.clipboardData.files : [])];
+      if (!pasted.length) return;
+      e.preventDefault();
+      sendFiles(pasted);
+    });
+    const chat = main.querySelector(".chat");
+    let depth = 0;
+    chat.addEventListener("dragenter", (e) => {
+      if (![...(e.dataTransfer ? e.dataTransfer.types : [])].includes("Files")) return;
+      depth += 1;
+      chat.classList.add("dropping");
+    });
+    chat.addEventListener("dragleave", () => {
+      depth = Math.max(0, depth - 1);
+      if (!depth) chat.classList.remove("dropping");
+    });
+    chat.addEventListener("dragover", (e) => {
+      if ([...(e.dataTransfer ? e.dataTransfer.types : [])].includes("Files")) e.preventDefault();
+    });
+    chat.addEventListener("drop", (e) => {
+      depth = 0;
+      chat.classList.remove("dropping");
+      const dropped = [...(e.dataTransfer ? e.dataTransfer.files : [])];
+      if (!dropped.length) return;
+      e.preventDefault();
+      sendFiles(dropped);
+    });
+  }
+
   composer.addEventListener("submit", (e) => {
     e.preventDefault();
     submit();
