@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What `make bench` runs: the standard load scenarios on the local stack (the servers
 # `make dev` runs, started by harness/devstack) and the persister's Kafka → PostgreSQL
-# throughput benchmark; both rewrite their parts of docs/benchmarks.md. Must finish in
-# under 15 minutes on the 2-core reference machine.
+# throughput benchmark; both rewrite their parts of docs/benchmarks.md. Takes 6 to 16
+# minutes on the 2-core reference machine, depending on the host.
 #
 # Environment (optional):
 #   BENCH_SKIP_PERSISTER=1  skip the persister benchmark

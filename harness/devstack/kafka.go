@@ -50,9 +50,10 @@ var DefaultKafkaJavaOptions = []string{
 	"-Djava.awt.headless=true",
 }
 
-// ServingKafkaJavaOptions are the JVM options of a broker that runs for a while under
-// load (make dev, make bench): the optimizing C2 compiler, which the defaults leave out to
-// start fast. Measured on the 2-core reference machine after a 20 s warm-up, producing
+// ServingKafkaJavaOptions are the JVM options of a broker that runs for hours (make dev):
+// the optimizing C2 compiler, which the defaults leave out to start fast. make bench keeps
+// the defaults: its windows start while C2 would still be compiling, and the compiling
+// took CPU the rest of the system needed (docs/benchmarks.md). Measured on the 2-core reference machine after a 20 s warm-up, producing
 // with acks=all at 1,000/2,000/5,000 records/s, it takes Kafka's CPU per record from
 // 486/352/222 µs to 598/270/142 µs and the produce p50 from 2.7/1.7/1.6 ms to
 // 0.6/0.4/0.9 ms, for a start of 12 s instead of 6 s. The serial collector stays: the

@@ -74,10 +74,9 @@ func bench(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
-	// The brokers run as a long-lived deployment's would (C2 compiler), not tuned for a
-	// quick start like the test servers.
-	stack, err := devstack.StartStack(ctx, devstack.StackConfig{Dir: filepath.Join(dir, "stack"),
-		Kafka: devstack.KafkaConfig{JavaOptions: devstack.ServingKafkaJavaOptions}})
+	// The broker keeps the test servers' C1-only JVM: the optimizing compiler would still be
+	// warming up (and taking CPU) in the first windows (docs/benchmarks.md).
+	stack, err := devstack.StartStack(ctx, devstack.StackConfig{Dir: filepath.Join(dir, "stack")})
 	if err != nil {
 		return err
 	}
@@ -249,8 +248,7 @@ func bench(ctx context.Context, cfg Config) (err error) {
 // Kafka brokers (RF 3, min ISR 2), a TLS + ACL Redis Cluster of 3 masters and 3 replicas,
 // TLS PostgreSQL, with one realtime instance and one persister as in scenario 2.
 func benchSecure(ctx context.Context, cfg Config, dir string, bins map[string]string, sizes scenario.Sizes, logf func(string, ...any)) (res *report.FanoutResult, err error) {
-	st, err := devstack.StartSecureStack(ctx, devstack.SecureStackConfig{Dir: filepath.Join(dir, "secure-stack"),
-		Kafka: devstack.KafkaClusterConfig{JavaOptions: devstack.ServingKafkaJavaOptions}})
+	st, err := devstack.StartSecureStack(ctx, devstack.SecureStackConfig{Dir: filepath.Join(dir, "secure-stack")})
 	if err != nil {
 		return nil, err
 	}

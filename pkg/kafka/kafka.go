@@ -35,11 +35,11 @@ func NewDurableProducerConfig(clientID string) *sarama.Config {
 	c.Producer.Return.Errors = true
 	c.Producer.Partitioner = sarama.NewHashPartitioner
 	c.Producer.Compression = sarama.CompressionLZ4
-	// No linger: with one request in flight per broker (idempotence), records that
-	// arrive while a request is out form the next batch by themselves, so waiting for more
-	// only delays a send on an idle pipe (produce p50 2.2 ms → 0.8–1.1 ms at 1–2k msgs/s
-	// on loopback; docs/benchmarks.md).
-	c.Producer.Flush.Frequency = 0
+	// A 1 ms linger. Without it (tried for issue 20) a send on an idle pipe saves about
+	// 1.5 ms of produce latency, but every request then carries fewer records, and on the
+	// 2-core bench machine Kafka's CPU per message doubled at 2,000–5,000 msgs/s and the
+	// whole system saturated sooner (docs/benchmarks.md, "Where the time goes").
+	c.Producer.Flush.Frequency = time.Millisecond
 	c.Producer.Flush.MaxMessages = 1000
 	return c
 }
