@@ -178,8 +178,8 @@ func secureCost(b Bench) string {
 		plain := b.Fanout.Windows[rate]
 		ratio := func(f func(scenario.Window) float64) string {
 			a, s := medianOf(plain, f), medianOf(sec, f)
-			if a <= 0 {
-				return "–"
+			if a <= 0 || s <= 0 {
+				return "–" // not measured on one side (the secured run has no lag figures)
 			}
 			return fmt.Sprintf("%.2f×", s/a)
 		}
