@@ -403,16 +403,7 @@ func (n *KafkaNode) Pid() int { return n.slot.pid() }
 
 // Running reports whether the node's JVM is alive.
 func (n *KafkaNode) Running() bool {
-	p := n.slot.current()
-	if p == nil {
-		return false
-	}
-	select {
-	case <-p.exited():
-		return false
-	default:
-		return true
-	}
+	return n.slot.running()
 }
 
 // Start starts the node again on the same log directory and ports, and waits until it is

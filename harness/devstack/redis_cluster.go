@@ -391,16 +391,7 @@ func (n *RedisNode) Pid() int { return n.slot.pid() }
 
 // Running reports whether the node's process is alive.
 func (n *RedisNode) Running() bool {
-	p := n.slot.current()
-	if p == nil {
-		return false
-	}
-	select {
-	case <-p.exited():
-		return false
-	default:
-		return true
-	}
+	return n.slot.running()
 }
 
 // Start starts the node again on the same data and ports and waits until it answers

@@ -121,16 +121,7 @@ func (s *Service) signal(sig syscall.Signal) error {
 
 // Running reports whether the process is alive.
 func (s *Service) Running() bool {
-	p := s.slot.current()
-	if p == nil {
-		return false
-	}
-	select {
-	case <-p.exited():
-		return false
-	default:
-		return true
-	}
+	return s.slot.running()
 }
 
 // Pid returns the process id of the current process (0 if never started).

@@ -91,3 +91,17 @@ func (s *slot) pid() int {
 	}
 	return 0
 }
+
+// running reports whether the slot's current process is alive.
+func (s *slot) running() bool {
+	p := s.current()
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.exited():
+		return false
+	default:
+		return true
+	}
+}
