@@ -149,16 +149,16 @@ func StartKafkaCluster(ctx context.Context, cfg KafkaClusterConfig) (*KafkaClust
 	c.usersPending = !fresh
 	for attempt := 1; ; attempt++ {
 		if err = c.configure(ctx, fresh); err == nil {
-			err = c.startAll(ctx)
+			err = startNodes(ctx, c.nodes)
 		}
-		if err == nil || attempt == 3 || !c.logsMentionBindFailure() {
+		if err == nil || attempt == 3 || !nodesMentionBindFailure(c.nodes) {
 			break
 		}
 		// Another program took one of the ports: pick new ones.
-		_ = c.killAll()
+		_ = killNodes(c.nodes)
 	}
 	if err != nil {
-		_ = c.killAll()
+		_ = killNodes(c.nodes)
 		c.removeDir()
 		return nil, err
 	}
@@ -284,35 +284,6 @@ func (n *KafkaNode) format(ctx context.Context, args []string) error {
 		return fmt.Errorf("%s: format log dir failed: %w; log %s:\n%s", n.slot.name, p.err, n.logPath, tailFile(n.logPath, 20))
 	}
 	return nil
-}
-
-// startAll starts every node at once: none can become ready before a quorum of
-// controllers runs.
-func (c *KafkaCluster) startAll(ctx context.Context) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(c.nodes))
-	for i, n := range c.nodes {
-		wg.Go(func() { errs[i] = n.Start(ctx) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-func (c *KafkaCluster) killAll() error {
-	var errs []error
-	for _, n := range c.nodes {
-		errs = append(errs, n.Kill())
-	}
-	return errors.Join(errs...)
-}
-
-func (c *KafkaCluster) logsMentionBindFailure() bool {
-	for _, n := range c.nodes {
-		if logMentionsBindFailure(n.logPath) {
-			return true
-		}
-	}
-	return false
 }
 
 // Close stops every node and removes the directory if StartKafkaCluster created it.

@@ -141,12 +141,12 @@ func StartRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisClust
 	}
 	for attempt := 1; ; attempt++ {
 		if err = c.pickPorts(); err == nil {
-			err = c.startAll(ctx)
+			err = startNodes(ctx, c.nodes)
 		}
-		if err == nil || attempt == 3 || !c.logsMentionBindFailure() {
+		if err == nil || attempt == 3 || !nodesMentionBindFailure(c.nodes) {
 			break
 		}
-		_ = c.killAll()
+		_ = killNodes(c.nodes)
 	}
 	if err == nil {
 		err = c.create(ctx)
@@ -157,7 +157,7 @@ func StartRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisClust
 		cancel()
 	}
 	if err != nil {
-		_ = c.killAll()
+		_ = killNodes(c.nodes)
 		c.removeDir()
 		return nil, err
 	}
@@ -214,33 +214,6 @@ func (c *RedisCluster) pickPorts() error {
 		}
 	}
 	return nil
-}
-
-func (c *RedisCluster) startAll(ctx context.Context) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(c.nodes))
-	for i, n := range c.nodes {
-		wg.Go(func() { errs[i] = n.Start(ctx) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-func (c *RedisCluster) killAll() error {
-	var errs []error
-	for _, n := range c.nodes {
-		errs = append(errs, n.Kill())
-	}
-	return errors.Join(errs...)
-}
-
-func (c *RedisCluster) logsMentionBindFailure() bool {
-	for _, n := range c.nodes {
-		if logMentionsBindFailure(n.logPath) {
-			return true
-		}
-	}
-	return false
 }
 
 // create runs redis-cli --cluster create over every node.
